@@ -1,0 +1,34 @@
+/*
+ * buf.h: a growable byte string, always NUL-terminated once non-empty.
+ *
+ * The struct owns b->s; buf_free() releases it (and is a no-op on an empty
+ * buf), buf_wipe() zeroes it first (for secrets), buf_take() hands it to the
+ * caller, who frees it.  Functions return 0, or -1 with error_set().
+ */
+#ifndef BUF_H
+#define BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+#define BUF_INIT { NULL, 0, 0 }
+
+int buf_add(struct buf *, const void *, size_t);
+int buf_puts(struct buf *, const char *);
+int buf_putc(struct buf *, int);
+int buf_printf(struct buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append s percent-encoded (RFC 3986 unreserved kept; '/' too if keep_slash). */
+int buf_urlencode(struct buf *, const char *s, size_t len, int keep_slash);
+/* Empty the buf, keeping its memory. */
+void buf_reset(struct buf *);
+char *buf_take(struct buf *);
+void buf_free(struct buf *);
+void buf_wipe(struct buf *);
+/* The contents, "" when empty: never NULL. */
+const char *buf_str(const struct buf *);
+
+#endif
