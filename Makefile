@@ -1,0 +1,70 @@
+# ec2-runner-pool: make, make check, make demo, make install.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/ec2-runner-pool
+MANPREFIX ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKGS = libcurl libcrypto libcjson expat
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcrypto -lcjson -lexpat)
+
+WARN = -Wall -Wextra -Werror
+ifeq ($(DEVELOPER),1)
+WARN += -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wold-style-definition -Wpointer-arith -Wwrite-strings -Wvla \
+	-Wundef -Wcast-align -Wnull-dereference -Wimplicit-fallthrough
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+ALL_CFLAGS = -std=c99 -D_DEFAULT_SOURCE $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:.c=.o)
+LIB = lib/libpool.a
+TOOLS = $(patsubst %.c,%,$(wildcard bin/*.c))
+UNIT = $(patsubst %.c,%,$(wildcard tests/unit/*.c))
+MAN = $(wildcard man/*.1)
+
+all: $(TOOLS)
+
+lib/%.o: lib/%.c lib/*.h
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+bin/%: bin/%.c $(LIB) lib/*.h
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+
+tests/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB) lib/*.h
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+
+SUITE ?= $(firstword $(wildcard ../shared/aws-sigv4-test-suite tests/aws-sigv4-test-suite))
+
+unit: $(UNIT)
+	@set -e; for t in $(UNIT); do echo "== $$t"; ./$$t $(SUITE); done
+
+BATS ?= bats
+check: all unit
+	$(BATS) --jobs 2 --no-parallelize-within-files tests/*.bats 2>/dev/null || $(BATS) tests/*.bats
+
+demo: all
+	sh tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANPREFIX)/man1
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 755 libexec/* $(DESTDIR)$(LIBEXECDIR)
+	install -m 644 $(MAN) $(DESTDIR)$(MANPREFIX)/man1
+
+clean:
+	rm -f $(LIB) $(LIB_OBJ) $(TOOLS) $(UNIT)
+
+.PHONY: all unit check demo install clean
+.SECONDARY: $(LIB_OBJ)

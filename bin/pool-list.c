@@ -1,0 +1,201 @@
+/*
+ * pool-list: print a pool's instances as JSON Lines, filtered by EC2.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws.h"
+#include "ec2.h"
+#include "error.h"
+#include "jsonl.h"
+#include "pool.h"
+#include "tool.h"
+#include "validate.h"
+
+#define MAXV 64
+
+static const char usage[] =
+"usage: pool-list [--pool NAME] [--state STATE]... [--run-id ID]\n"
+"                 [--class CLASS] [--usage spot|on-demand] [--type PATTERN]...\n"
+"                 [--id INSTANCE]... [--all] [--region REGION] [--profile NAME]\n"
+"\n"
+"Print the pool's instances, one JSON object per line, filtered by EC2.\n"
+"\n"
+"  --pool NAME       the pool (default $RUNNER_POOL, then $GITHUB_REPOSITORY)\n"
+"  --state STATE     pool state: created, running, releasing, idle, claimed,\n"
+"                    terminating (repeatable or comma-separated)\n"
+"  --run-id ID       instances serving this GitHub run\n"
+"  --class CLASS     resource class\n"
+"  --usage USAGE     spot or on-demand\n"
+"  --type PATTERN    instance type pattern, like c* or m5.* (repeatable)\n"
+"  --id INSTANCE     only these instances (repeatable, at most 1000)\n"
+"  --all             include instances shutting down or terminated\n"
+"  --region REGION   AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
+"  --profile NAME    AWS profile (default $AWS_PROFILE)\n"
+"  -h, --help        this help\n"
+"\n"
+"Exit status: 0 instances printed, 1 none matched, 100 usage or permanent\n"
+"error, 111 temporary failure (network, throttling, 5xx).\n";
+
+struct list {
+	const char *v[MAXV];
+	size_t n;
+};
+
+static int
+add(struct list *l, char *s, int (*check)(const char *), const char *opt)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(s, ", ", &save); tok;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if (check && check(tok) == -1)
+			return error_wrap("%s", opt);
+		if (l->n == MAXV)
+			return error_set(EXIT_PERM, "%s: more than %d values",
+			    opt, MAXV);
+		l->v[l->n++] = tok;
+	}
+	return 0;
+}
+
+static int
+print(void *arg, const struct ec2_instance *in)
+{
+	cJSON *o = pool_instance_json(in);
+	int rc;
+
+	(*(unsigned long *)arg)++;
+	if (o == NULL)
+		return error_set(EXIT_TEMP, "out of memory");
+	rc = jsonl_write(stdout, o);
+	cJSON_Delete(o);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "class", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "pool", required_argument, NULL, 'p' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "region", required_argument, NULL, 'R' },
+		{ "run-id", required_argument, NULL, 'r' },
+		{ "state", required_argument, NULL, 's' },
+		{ "type", required_argument, NULL, 't' },
+		{ "usage", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *live[] = { "pending", "running", "stopping",
+	    "stopped" };
+	struct list states = { {0}, 0 }, types = { {0}, 0 }, ids = { {0}, 0 };
+	const char *pool = NULL, *run = NULL, *class = NULL, *use = NULL;
+	const char *region = NULL, *profile = NULL;
+	struct ec2_filter f[8];
+	size_t nf = 0;
+	unsigned long found = 0;
+	struct aws *aws;
+	int all = 0, c, rc;
+
+	tool_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = 1;
+			break;
+		case 'c':
+			if (validate_class(optarg) == -1)
+				return error_wrap("--class"), tool_fail();
+			class = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return tool_exit(0);
+		case 'i':
+			if (add(&ids, optarg, validate_instance_id, "--id") == -1)
+				return tool_fail();
+			break;
+		case 'p':
+			pool = optarg;
+			break;
+		case 'P':
+			profile = optarg;
+			break;
+		case 'R':
+			region = optarg;
+			break;
+		case 'r':
+			if (validate_run_id(optarg) == -1)
+				return error_wrap("--run-id"), tool_fail();
+			run = optarg;
+			break;
+		case 's':
+			if (add(&states, optarg, validate_state, "--state") == -1)
+				return tool_fail();
+			break;
+		case 't':
+			if (add(&types, optarg, validate_type_pattern,
+			    "--type") == -1)
+				return tool_fail();
+			break;
+		case 'u':
+			if (validate_usage(optarg) == -1)
+				return error_wrap("--usage"), tool_fail();
+			use = optarg;
+			break;
+		default:
+			return tool_usage("unknown option");
+		}
+	}
+	if (optind != argc)
+		return tool_usage("unexpected argument '%s'", argv[optind]);
+	if (pool_name(pool, &pool) == -1)
+		return tool_fail();
+
+	f[nf].name = "tag:" POOL_T_POOL;
+	f[nf].values = &pool;
+	f[nf++].nvalues = 1;
+	if (states.n) {
+		f[nf].name = "tag:" POOL_T_STATE;
+		f[nf].values = states.v;
+		f[nf++].nvalues = states.n;
+	}
+	if (run) {
+		f[nf].name = "tag:" POOL_T_RUN;
+		f[nf].values = &run;
+		f[nf++].nvalues = 1;
+	}
+	if (class) {
+		f[nf].name = "tag:" POOL_T_CLASS;
+		f[nf].values = &class;
+		f[nf++].nvalues = 1;
+	}
+	if (use) {
+		f[nf].name = "tag:" POOL_T_USAGE;
+		f[nf].values = &use;
+		f[nf++].nvalues = 1;
+	}
+	if (types.n) {
+		f[nf].name = "instance-type";
+		f[nf].values = types.v;
+		f[nf++].nvalues = types.n;
+	}
+	if (!all) {
+		f[nf].name = "instance-state-name";
+		f[nf].values = live;
+		f[nf++].nvalues = sizeof(live) / sizeof(live[0]);
+	}
+	if ((aws = aws_new(region, profile)) == NULL)
+		return tool_fail();
+	rc = ec2_describe_instances(aws, f, nf, ids.v, ids.n, print, &found);
+	aws_free(aws);
+	if (rc == -1)
+		return tool_exit(tool_fail());
+	return tool_exit(found ? 0 : EXIT_NO);
+}

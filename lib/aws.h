@@ -1,0 +1,48 @@
+/*
+ * aws.h: a signed AWS client for the Query (EC2) and JSON 1.1 (SSM)
+ * protocols.
+ *
+ * aws_new() resolves the region and credentials once (see creds.h) and the
+ * endpoints from AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then
+ * https://<service>.<region>.amazonaws.com.  aws_free(NULL) is a no-op.
+ * Every request is signed afresh on every attempt and retried (http.h) on
+ * throttling, 5xx and connection errors.  On failure the AWS error code is
+ * kept (aws_error_code()) and the message reads
+ * "ec2 CreateTags: Code: message"; the status is EXIT_TEMP for throttling,
+ * 5xx and network errors, EXIT_PERM for any other 4xx.
+ */
+#ifndef AWS_H
+#define AWS_H
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "http.h"
+#include "xml.h"
+
+struct aws;
+
+struct aws_params {
+	struct buf body;	/* form-encoded, owned */
+};
+#define AWS_PARAMS_INIT { BUF_INIT }
+
+struct aws *aws_new(const char *region, const char *profile);
+void aws_free(struct aws *);
+const char *aws_region(const struct aws *);
+struct http *aws_http(struct aws *);
+/* The AWS error code of the last failed call ("" if none). */
+const char *aws_error_code(const struct aws *);
+
+int aws_param(struct aws_params *, const char *key, const char *value);
+int aws_paramf(struct aws_params *, const char *value, const char *keyfmt,
+    ...) __attribute__((format(printf, 3, 4)));
+void aws_params_free(struct aws_params *);
+
+/* EC2 Query API call; the reply tree is the caller's (xml_free). */
+struct xml *aws_query(struct aws *, const char *action, struct aws_params *);
+/* JSON 1.1 call ("ssm", "AmazonSSM.GetParameter"); reply is the caller's. */
+cJSON *aws_json(struct aws *, const char *service, const char *target,
+    const cJSON *request);
+
+#endif

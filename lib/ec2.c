@@ -1,0 +1,152 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "ec2.h"
+#include "error.h"
+
+const char *
+ec2_tag(const struct ec2_instance *in, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < in->ntags; i++)
+		if (strcmp(in->tags[i].key, key) == 0)
+			return in->tags[i].value;
+	return NULL;
+}
+
+static void
+fill(struct ec2_instance *in, const struct xml *x)
+{
+	const struct xml *t;
+
+	memset(in, 0, sizeof(*in));
+	in->id = xml_text(x, "instanceId");
+	in->state = xml_text(x, "instanceState/name");
+	in->type = xml_text(x, "instanceType");
+	in->az = xml_text(x, "placement/availabilityZone");
+	in->subnet = xml_text(x, "subnetId");
+	in->launch_time = xml_text(x, "launchTime");
+	in->private_ip = xml_text(x, "privateIpAddress");
+	in->lifecycle = xml_text(x, "instanceLifecycle");
+	if (!*in->lifecycle)
+		in->lifecycle = "on-demand";
+	in->image = xml_text(x, "imageId");
+	XML_EACH(t, xml_child(x, "tagSet"), "item") {
+		if (in->ntags == EC2_MAX_TAGS)
+			break;
+		in->tags[in->ntags].key = xml_text(t, "key");
+		in->tags[in->ntags++].value = xml_text(t, "value");
+	}
+}
+
+int
+ec2_describe_instances(struct aws *a, const struct ec2_filter *f, size_t nf,
+    const char *const *ids, size_t nids,
+    int (*cb)(void *, const struct ec2_instance *), void *arg)
+{
+	char token[2048] = "";
+	size_t i, j;
+	int rc = 0;
+
+	do {
+		struct aws_params p = AWS_PARAMS_INIT;
+		struct xml *x, *r, *it;
+		struct ec2_instance in;
+
+		for (i = 0; i < nf; i++) {
+			aws_paramf(&p, f[i].name, "Filter.%zu.Name", i + 1);
+			for (j = 0; j < f[i].nvalues; j++)
+				aws_paramf(&p, f[i].values[j],
+				    "Filter.%zu.Value.%zu", i + 1, j + 1);
+		}
+		for (i = 0; i < nids; i++)
+			aws_paramf(&p, ids[i], "InstanceId.%zu", i + 1);
+		if (!nids)
+			aws_param(&p, "MaxResults", "1000");
+		if (*token)
+			aws_param(&p, "NextToken", token);
+		x = aws_query(a, "DescribeInstances", &p);
+		aws_params_free(&p);
+		if (x == NULL)
+			return -1;
+		XML_EACH(r, xml_child(x, "reservationSet"), "item") {
+			XML_EACH(it, xml_child(r, "instancesSet"), "item") {
+				fill(&in, it);
+				if (rc == 0 && cb(arg, &in) == -1)
+					rc = -1;
+			}
+		}
+		snprintf(token, sizeof(token), "%s", xml_text(x, "nextToken"));
+		xml_free(x);
+	} while (rc == 0 && *token);
+	return rc;
+}
+
+static int
+tags_call(struct aws *a, const char *action, const char *const *ids,
+    size_t n, const struct ec2_tag *t, size_t nt)
+{
+	size_t off, i;
+
+	for (off = 0; off < n; off += EC2_BATCH) {
+		struct aws_params p = AWS_PARAMS_INIT;
+		size_t m = n - off < EC2_BATCH ? n - off : EC2_BATCH;
+		struct xml *x;
+
+		for (i = 0; i < m; i++)
+			aws_paramf(&p, ids[off + i], "ResourceId.%zu", i + 1);
+		for (i = 0; i < nt; i++) {
+			aws_paramf(&p, t[i].key, "Tag.%zu.Key", i + 1);
+			if (t[i].value)
+				aws_paramf(&p, t[i].value, "Tag.%zu.Value",
+				    i + 1);
+		}
+		x = aws_query(a, action, &p);
+		aws_params_free(&p);
+		if (x == NULL)
+			return -1;
+		xml_free(x);
+	}
+	return 0;
+}
+
+int
+ec2_create_tags(struct aws *a, const char *const *ids, size_t n,
+    const struct ec2_tag *t, size_t nt)
+{
+	return tags_call(a, "CreateTags", ids, n, t, nt);
+}
+
+int
+ec2_delete_tags(struct aws *a, const char *const *ids, size_t n,
+    const struct ec2_tag *t, size_t nt)
+{
+	return tags_call(a, "DeleteTags", ids, n, t, nt);
+}
+
+int
+ec2_terminate(struct aws *a, const char *const *ids, size_t n,
+    void (*cb)(void *, const char *, const char *), void *arg)
+{
+	size_t off, i;
+
+	for (off = 0; off < n; off += EC2_BATCH) {
+		struct aws_params p = AWS_PARAMS_INIT;
+		size_t m = n - off < EC2_BATCH ? n - off : EC2_BATCH;
+		struct xml *x, *it;
+
+		for (i = 0; i < m; i++)
+			aws_paramf(&p, ids[off + i], "InstanceId.%zu", i + 1);
+		x = aws_query(a, "TerminateInstances", &p);
+		aws_params_free(&p);
+		if (x == NULL)
+			return -1;
+		XML_EACH(it, xml_child(x, "instancesSet"), "item")
+			if (cb)
+				cb(arg, xml_text(it, "instanceId"),
+				    xml_text(it, "currentState/name"));
+		xml_free(x);
+	}
+	return 0;
+}

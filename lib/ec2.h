@@ -1,0 +1,57 @@
+/*
+ * ec2.h: the EC2 calls of the toolkit, over aws.h.
+ *
+ * struct ec2_instance is filled by ec2_describe_instances() for the
+ * callback's duration only: every string points into the reply tree, freed
+ * after the callback returns; copy what you keep.  Writes are batched at
+ * EC2_BATCH ids per call.  All return 0 or -1 with error_set().
+ */
+#ifndef EC2_H
+#define EC2_H
+
+#include <stddef.h>
+
+#include "aws.h"
+
+#define EC2_BATCH 1000
+#define EC2_MAX_TAGS 50
+
+struct ec2_tag {
+	const char *key;
+	const char *value;	/* NULL: any value (DeleteTags) */
+};
+
+struct ec2_instance {
+	const char *id, *state, *type, *az, *subnet, *launch_time;
+	const char *private_ip, *lifecycle, *image;
+	struct ec2_tag tags[EC2_MAX_TAGS];
+	size_t ntags;
+};
+
+struct ec2_filter {
+	const char *name;		/* "tag:runner-pool:pool" */
+	const char *const *values;
+	size_t nvalues;
+};
+
+/* The value of a tag, or NULL. */
+const char *ec2_tag(const struct ec2_instance *, const char *key);
+
+/*
+ * Every instance matching the filters (all pages, NextToken followed), or
+ * the given ids (filters still apply).  cb returns 0 to go on, -1 to stop
+ * with an error.
+ */
+int ec2_describe_instances(struct aws *, const struct ec2_filter *, size_t nf,
+    const char *const *ids, size_t nids,
+    int (*cb)(void *, const struct ec2_instance *), void *arg);
+
+int ec2_create_tags(struct aws *, const char *const *ids, size_t n,
+    const struct ec2_tag *, size_t ntags);
+int ec2_delete_tags(struct aws *, const char *const *ids, size_t n,
+    const struct ec2_tag *, size_t ntags);
+/* cb (may be NULL) sees each id with its new state. */
+int ec2_terminate(struct aws *, const char *const *ids, size_t n,
+    void (*cb)(void *, const char *id, const char *state), void *arg);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * http.h: every libcurl call of the toolkit, with bounded retries.
+ *
+ * struct http is opaque: http_new() / http_free() (NULL is a no-op).  One
+ * handle keeps its connections alive across requests.  http_do() runs one
+ * request up to `attempts` times: connection errors, timeouts and what the
+ * policy's classify() calls retryable are retried after a jittered
+ * exponential backoff (full jitter, 100 ms doubling, capped at 5 s, or the
+ * delay classify() asks for, bounded by 60 s).  Before every attempt
+ * prepare() may add headers (signing happens there, so each attempt carries
+ * a fresh date).  The response (status, headers, body) is owned by the
+ * caller: http_response_free().
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct http;
+
+struct http_hdrs {
+	char **v;		/* "Name: value" strings, owned */
+	size_t n, cap;
+};
+
+struct http_request {
+	const char *method;
+	const char *url;
+	const void *body;
+	size_t body_len;
+	const struct http_hdrs *headers;	/* may be NULL */
+};
+
+struct http_response {
+	long status;
+	struct buf headers;	/* raw header lines of the final response */
+	struct buf body;
+};
+
+enum { HTTP_DONE, HTTP_RETRY };
+
+struct http_policy {
+	int attempts;		/* 0: AWS_MAX_ATTEMPTS, else 5 */
+	/* add per-attempt headers (e.g. a signature); 0 or -1 */
+	int (*prepare)(void *arg, const struct http_request *,
+	    struct http_hdrs *);
+	/* HTTP_DONE or HTTP_RETRY; may set *delay_ms (-1: backoff) */
+	int (*classify)(void *arg, const struct http_response *,
+	    long *delay_ms);
+	void *arg;
+	const char *what;	/* for messages: "ec2 DescribeInstances" */
+};
+
+struct http *http_new(void);
+void http_free(struct http *);
+/* Timeouts in milliseconds (connect, whole transfer). */
+void http_set_timeouts(struct http *, long connect_ms, long total_ms);
+
+/*
+ * 0 when a response was received (whatever its status: the caller judges
+ * it); -1 with error_set(EXIT_TEMP) when every attempt failed to get one.
+ */
+int http_do(struct http *, const struct http_request *,
+    const struct http_policy *, struct http_response *);
+void http_response_free(struct http_response *);
+/* The value of a response header (case-insensitive), copied to out. */
+int http_header(const struct http_response *, const char *name,
+    char *out, size_t outlen);
+
+int http_hdrs_add(struct http_hdrs *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Frees and wipes (headers may carry credentials). */
+void http_hdrs_free(struct http_hdrs *);
+
+/* Sleep for a jittered backoff of the given attempt (0-based). */
+void http_backoff(int attempt);
+/* Default attempt count: AWS_MAX_ATTEMPTS (1..20) or 5. */
+int http_attempts(void);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * pool.h: the pool's tags, its states, and the JSON shape of an instance.
+ *
+ * Tags are the pool's only state (see ../../shared/design.md): every key
+ * starts with POOL_PREFIX and uses only characters instance metadata can
+ * serve.  pool_instance_json() returns a new object the caller deletes.
+ */
+#ifndef POOL_H
+#define POOL_H
+
+#include <cjson/cJSON.h>
+
+#include "ec2.h"
+
+#define POOL_PREFIX	"runner-pool:"
+#define POOL_T_POOL	POOL_PREFIX "pool"
+#define POOL_T_STATE	POOL_PREFIX "state"
+#define POOL_T_RUN	POOL_PREFIX "run-id"
+#define POOL_T_DEADLINE	POOL_PREFIX "deadline"
+#define POOL_T_CLASS	POOL_PREFIX "class"
+#define POOL_T_USAGE	POOL_PREFIX "usage"
+#define POOL_T_CLAIM	POOL_PREFIX "claim:"
+#define POOL_T_RUNNER	POOL_PREFIX "runner"
+#define POOL_T_PRE	POOL_PREFIX "pre-runner"
+
+/* {"id","pool","state","run_id","class","usage","instance_type","az",
+ *  "subnet","launch_time","deadline","private_ip","ec2_state","lifecycle",
+ *  "claims":[{"run_id","at"}]} */
+cJSON *pool_instance_json(const struct ec2_instance *);
+/* The pool name: arg, else $RUNNER_POOL, else $GITHUB_REPOSITORY; checked. */
+int pool_name(const char *arg, const char **out);
+/* A pool's state tag value is one of the known states. */
+int pool_state_valid(const char *);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * validate.h: checks of every input that reaches AWS or GitHub.
+ *
+ * Each returns 0, or -1 with error_set(EXIT_PERM, ...) and a one-line
+ * message naming the value and what is wrong with it; callers prefix the
+ * option or input name with error_wrap().  Nothing here allocates.
+ */
+#ifndef VALIDATE_H
+#define VALIDATE_H
+
+/* A whole decimal number in [min, max] (strtonum-like). */
+int validate_number(const char *s, long long min, long long max,
+    long long *out);
+int validate_region(const char *);
+int validate_instance_id(const char *);	/* i-0123abcd (8 or 17 hex) */
+int validate_ami(const char *);		/* ami-... */
+int validate_subnet(const char *);	/* subnet-... */
+int validate_security_group(const char *);	/* sg-... */
+int validate_run_id(const char *);	/* 1 to 20 digits */
+/* pool name: 1-100 of [A-Za-z0-9._-], with '/' between parts */
+int validate_pool(const char *);
+int validate_class(const char *);	/* 1-32 of [a-z0-9_-] */
+int validate_usage(const char *);	/* spot | on-demand */
+/* a tag key our tools write: IMDS-safe, 1-128 chars */
+int validate_tag_key(const char *);
+int validate_tag_value(const char *);	/* up to 256 chars */
+/* an instance type pattern: [a-z0-9.*?-]+, e.g. "c*", "m5.*" */
+int validate_type_pattern(const char *);
+int validate_state(const char *);	/* created|running|... */
+/* SSM parameter name: /a/b, [A-Za-z0-9_.-/], up to 1011 chars */
+int validate_parameter_name(const char *);
+/* IAM instance profile name or arn */
+int validate_instance_profile(const char *);
+
+#endif
