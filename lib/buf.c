@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "buf.h"
 #include "error.h"
 
@@ -138,4 +140,20 @@ const char *
 buf_str(const struct buf *b)
 {
 	return b->s ? b->s : "";
+}
+
+int
+buf_base64(struct buf *b, const void *p, size_t n)
+{
+	size_t need = 4 * ((n + 2) / 3);
+
+	if (n > (size_t)1 << 30)
+		return error_set(EXIT_PERM, "data too large to encode");
+	if (grow(b, need) == -1)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)b->s + b->len,
+	    (const unsigned char *)p, (int)n);
+	b->len += need;
+	b->s[b->len] = '\0';
+	return 0;
 }

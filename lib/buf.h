@@ -23,6 +23,8 @@ int buf_printf(struct buf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 /* Append s percent-encoded (RFC 3986 unreserved kept; '/' too if keep_slash). */
 int buf_urlencode(struct buf *, const char *s, size_t len, int keep_slash);
+/* Append base64 of p[0..n) (RFC 4648, padded). */
+int buf_base64(struct buf *, const void *p, size_t n);
 /* Empty the buf, keeping its memory. */
 void buf_reset(struct buf *);
 char *buf_take(struct buf *);

@@ -1,0 +1,191 @@
+/*
+ * pool-reap: terminate the pool's instances that are past their deadline
+ * and grace, or whose state tags are missing or invalid.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws.h"
+#include "ec2.h"
+#include "error.h"
+#include "jsonl.h"
+#include "pool.h"
+#include "strlist.h"
+#include "tool.h"
+#include "validate.h"
+
+static const char usage[] =
+"usage: pool-reap [--pool NAME] [--grace SECONDS] [--dry-run]\n"
+"                 [--region REGION] [--profile NAME]\n"
+"\n"
+"Terminate the pool's instances that are past their deadline plus the\n"
+"grace period, stopped, marked terminating, or (once older than the grace\n"
+"period) missing a valid state or deadline tag.  One JSON object per\n"
+"instance: {\"id\",\"state\",\"run_id\",\"deadline\",\"reason\",\"terminated\"}.\n"
+"\n"
+"  --pool NAME       the pool (default $RUNNER_POOL, then $GITHUB_REPOSITORY)\n"
+"  --grace SECONDS   time past the deadline before terminating (default 120)\n"
+"  --dry-run         print what would be terminated; terminate nothing\n"
+"  --region REGION   AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
+"  --profile NAME    AWS profile (default $AWS_PROFILE)\n"
+"  -h, --help        this help\n"
+"\n"
+"Exit status: 0 done (whether or not anything was reaped), 100 usage or\n"
+"permanent error, 111 temporary failure (network, throttling, 5xx).\n";
+
+struct reap {
+	time_t now;
+	long long grace;
+	struct strlist ids;
+	cJSON *out;		/* array of records to print */
+};
+
+static time_t
+parse_time(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+static int
+judge(void *arg, const struct ec2_instance *in)
+{
+	struct reap *r = arg;
+	const char *state = ec2_tag(in, POOL_T_STATE);
+	const char *dl = ec2_tag(in, POOL_T_DEADLINE);
+	long long deadline = -1;
+	int old = r->now - parse_time(in->launch_time) > r->grace;
+	const char *reason = NULL;
+	cJSON *o;
+
+	if (dl && validate_number(dl, 0, 99999999999LL, &deadline) == -1)
+		deadline = -1;
+	error_clear();
+	if (strcmp(in->state, "stopped") == 0 ||
+	    strcmp(in->state, "stopping") == 0)
+		reason = "stopped";
+	else if (state && strcmp(state, "terminating") == 0)
+		reason = "terminating";
+	else if (!pool_state_valid(state) && old)
+		reason = state ? "invalid state tag" : "no state tag";
+	else if (deadline < 0 && old)
+		reason = dl ? "invalid deadline tag" : "no deadline tag";
+	else if (deadline >= 0 && (long long)r->now > deadline + r->grace)
+		reason = "expired";
+	if (reason == NULL)
+		return 0;
+	if ((o = pool_instance_json(in)) == NULL ||
+	    strlist_add(&r->ids, in->id) == -1)
+		return error_set(EXIT_TEMP, "out of memory");
+	cJSON_AddStringToObject(o, "reason", reason);
+	cJSON_AddItemToArray(r->out, o);
+	return 0;
+}
+
+static void
+mark(void *arg, const char *id, const char *state)
+{
+	cJSON *o, *out = arg;
+
+	(void)state;
+	cJSON_ArrayForEach(o, out)
+		if (strcmp(jsonl_str(o, "id"), id) == 0)
+			cJSON_ReplaceItemInObject(o, "terminated",
+			    cJSON_CreateTrue());
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "pool", required_argument, NULL, 'p' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "region", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *live[] = { "pending", "running", "stopping",
+	    "stopped" };
+	const char *pool = NULL, *region = NULL, *profile = NULL;
+	struct ec2_filter f[2];
+	struct reap r;
+	struct aws *aws = NULL;
+	cJSON *o;
+	int c, dry = 0, rc = 0;
+
+	tool_init(argv[0]);
+	memset(&r, 0, sizeof(r));
+	r.grace = 120;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (validate_number(optarg, 0, 7 * 86400, &r.grace)
+			    == -1)
+				return error_wrap("--grace"), tool_fail();
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return tool_exit(0);
+		case 'n':
+			dry = 1;
+			break;
+		case 'p':
+			pool = optarg;
+			break;
+		case 'P':
+			profile = optarg;
+			break;
+		case 'R':
+			region = optarg;
+			break;
+		default:
+			return tool_usage("unknown option");
+		}
+	}
+	if (optind != argc)
+		return tool_usage("unexpected argument '%s'", argv[optind]);
+	if (pool_name(pool, &pool) == -1)
+		return tool_fail();
+	f[0].name = "tag:" POOL_T_POOL;
+	f[0].values = &pool;
+	f[0].nvalues = 1;
+	f[1].name = "instance-state-name";
+	f[1].values = live;
+	f[1].nvalues = sizeof(live) / sizeof(live[0]);
+	r.now = time(NULL);
+	if ((r.out = cJSON_CreateArray()) == NULL ||
+	    (aws = aws_new(region, profile)) == NULL ||
+	    ec2_describe_instances(aws, f, 2, NULL, 0, judge, &r) == -1)
+		goto fail;
+	cJSON_ArrayForEach(o, r.out)
+		cJSON_AddBoolToObject(o, "terminated", 0);
+	if (!dry && r.ids.n && ec2_terminate(aws, (const char *const *)r.ids.v,
+	    r.ids.n, mark, r.out) == -1)
+		goto fail;
+	cJSON_ArrayForEach(o, r.out)
+		if (jsonl_write(stdout, o) == -1)
+			goto fail;
+	if (r.ids.n)
+		tool_log("%s %zu instance%s", dry ? "would terminate" :
+		    "terminated", r.ids.n, r.ids.n == 1 ? "" : "s");
+	goto out;
+fail:
+	rc = tool_fail();
+out:
+	cJSON_Delete(r.out);
+	strlist_free(&r.ids);
+	aws_free(aws);
+	return tool_exit(rc);
+}

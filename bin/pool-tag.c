@@ -1,0 +1,193 @@
+/*
+ * pool-tag: set or remove pool tags on instances, in batched calls.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws.h"
+#include "buf.h"
+#include "ec2.h"
+#include "error.h"
+#include "jsonl.h"
+#include "pool.h"
+#include "strlist.h"
+#include "tool.h"
+#include "validate.h"
+
+static const char usage[] =
+"usage: pool-tag [--set KEY=VALUE]... [--remove KEY]... [--region REGION]\n"
+"                [--profile NAME] [INSTANCE...]\n"
+"\n"
+"Set or remove the pool's tags (keys are given without the 'runner-pool:'\n"
+"prefix) on the instances named as arguments or, without arguments, by the\n"
+"\"id\" of each JSON object on stdin (e.g. from pool-list).  One CreateTags\n"
+"and one DeleteTags call per 1000 instances.  Each instance's input object\n"
+"(or {\"id\":...}) is printed once its tags are written.\n"
+"\n"
+"  --set KEY=VALUE   set runner-pool:KEY to VALUE (repeatable)\n"
+"  --remove KEY      remove runner-pool:KEY, whatever its value (repeatable)\n"
+"  --region REGION   AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
+"  --profile NAME    AWS profile (default $AWS_PROFILE)\n"
+"  -h, --help        this help\n"
+"\n"
+"Exit status: 0 tags written, 1 no instance given, 100 usage or permanent\n"
+"error, 111 temporary failure (network, throttling, 5xx).\n";
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "region", required_argument, NULL, 'R' },
+		{ "remove", required_argument, NULL, 'r' },
+		{ "set", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct strlist keys = STRLIST_INIT, vals = STRLIST_INIT;
+	struct strlist rm = STRLIST_INIT, ids = STRLIST_INIT;
+	struct ec2_tag set[EC2_MAX_TAGS], del[EC2_MAX_TAGS];
+	const char *region = NULL, *profile = NULL;
+	cJSON **recs = NULL;
+	struct aws *aws = NULL;
+	struct buf key = BUF_INIT;
+	size_t i;
+	int c, rc = EXIT_PERM;
+
+	tool_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char *eq;
+
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return tool_exit(0);
+		case 'P':
+			profile = optarg;
+			break;
+		case 'R':
+			region = optarg;
+			break;
+		case 'r':
+		case 's':
+			eq = c == 's' ? strchr(optarg, '=') : NULL;
+			if (c == 's' && eq == NULL)
+				return tool_usage("--set: '%s' is not "
+				    "KEY=VALUE", optarg);
+			if (eq)
+				*eq = '\0';
+			buf_reset(&key);
+			buf_printf(&key, POOL_PREFIX "%s", optarg);
+			if (validate_tag_key(key.s) == -1 ||
+			    (eq && validate_tag_value(eq + 1) == -1)) {
+				error_wrap(c == 's' ? "--set" : "--remove");
+				return tool_fail();
+			}
+			if (keys.n + rm.n == EC2_MAX_TAGS)
+				return tool_usage("more than %d tags",
+				    EC2_MAX_TAGS);
+			if (c == 's') {
+				if (strlist_add(&keys, key.s) == -1 ||
+				    strlist_add(&vals, eq + 1) == -1)
+					return tool_fail();
+			} else if (strlist_add(&rm, key.s) == -1)
+				return tool_fail();
+			break;
+		default:
+			return tool_usage("unknown option");
+		}
+	}
+	buf_free(&key);
+	if (keys.n + rm.n == 0)
+		return tool_usage("nothing to do: give --set or --remove");
+
+	if (optind < argc) {
+		for (i = (size_t)optind; i < (size_t)argc; i++)
+			if (validate_instance_id(argv[i]) == -1 ||
+			    strlist_add(&ids, argv[i]) == -1)
+				return tool_fail();
+	} else {
+		struct jsonl in = { stdin, "stdin", 0 };
+		cJSON *o;
+		int r;
+
+		while ((r = jsonl_read(&in, &o)) == 1) {
+			const char *id = jsonl_str(o, "id");
+			cJSON **nr;
+
+			if (id == NULL || validate_instance_id(id) == -1) {
+				if (id)
+					error_wrap("stdin:%lu", in.line);
+				else
+					error_set(EXIT_PERM, "stdin:%lu: no "
+					    "\"id\" string", in.line);
+				cJSON_Delete(o);
+				goto out;
+			}
+			if (strlist_has(&ids, id)) {
+				cJSON_Delete(o);
+				continue;
+			}
+			nr = realloc(recs, (ids.n + 1) * sizeof(*recs));
+			if (nr == NULL || strlist_add(&ids, id) == -1) {
+				error_set(EXIT_TEMP, "out of memory");
+				cJSON_Delete(o);
+				goto out;
+			}
+			recs = nr;
+			recs[ids.n - 1] = o;
+		}
+		if (r == -1)
+			goto out;
+	}
+	if (ids.n == 0) {
+		tool_log("no instances given");
+		rc = EXIT_NO;
+		goto done;
+	}
+	for (i = 0; i < keys.n; i++) {
+		set[i].key = keys.v[i];
+		set[i].value = vals.v[i];
+	}
+	for (i = 0; i < rm.n; i++) {
+		del[i].key = rm.v[i];
+		del[i].value = NULL;
+	}
+	if ((aws = aws_new(region, profile)) == NULL)
+		goto out;
+	if (keys.n && ec2_create_tags(aws, (const char *const *)ids.v, ids.n,
+	    set, keys.n) == -1)
+		goto out;
+	if (rm.n && ec2_delete_tags(aws, (const char *const *)ids.v, ids.n,
+	    del, rm.n) == -1)
+		goto out;
+	for (i = 0; i < ids.n; i++) {
+		cJSON *o = recs ? recs[i] : cJSON_CreateObject();
+
+		if (!recs && o)
+			cJSON_AddStringToObject(o, "id", ids.v[i]);
+		if (o == NULL || jsonl_write(stdout, o) == -1) {
+			if (!recs)
+				cJSON_Delete(o);
+			goto out;
+		}
+		if (!recs)
+			cJSON_Delete(o);
+	}
+	rc = 0;
+	goto done;
+out:
+	rc = tool_fail();
+done:
+	for (i = 0; recs && i < ids.n; i++)
+		cJSON_Delete(recs[i]);
+	free(recs);
+	aws_free(aws);
+	strlist_free(&keys);
+	strlist_free(&vals);
+	strlist_free(&rm);
+	strlist_free(&ids);
+	return tool_exit(rc);
+}
