@@ -565,7 +565,8 @@ def runner_tarball(version):
     sig = tuple((n, os.stat(n).st_mtime_ns, os.stat(n).st_size)
                 for n in names)
     key = (version, sig)
-    hit = _tar_cache.get(version)
+    with _lock:
+        hit = _tar_cache.get(version)
     if hit and hit[0] == key:
         return hit[1]
     raw = io.BytesIO()
@@ -586,7 +587,8 @@ def runner_tarball(version):
     with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0) as g:
         g.write(raw.getvalue())
     data = gz.getvalue()
-    _tar_cache[version] = (key, data)
+    with _lock:
+        _tar_cache[version] = (key, data)
     return data
 
 
