@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,4 +84,12 @@ pool_state_valid(const char *s)
 
 	error_clear();
 	return rc;
+}
+
+int
+pool_template_name(const char *pool, char *out, size_t outlen)
+{
+	if ((size_t)snprintf(out, outlen, "runner-pool/%s", pool) >= outlen)
+		return error_set(EXIT_PERM, "pool name too long");
+	return 0;
 }

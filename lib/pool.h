@@ -8,6 +8,8 @@
 #ifndef POOL_H
 #define POOL_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
 
 #include "ec2.h"
@@ -29,6 +31,8 @@
 cJSON *pool_instance_json(const struct ec2_instance *);
 /* The pool name: arg, else $RUNNER_POOL, else $GITHUB_REPOSITORY; checked. */
 int pool_name(const char *arg, const char **out);
+/* The pool's launch template name: "runner-pool/<pool>" into out. */
+int pool_template_name(const char *pool, char *out, size_t outlen);
 /* A pool's state tag value is one of the known states. */
 int pool_state_valid(const char *);
 
