@@ -667,6 +667,7 @@ def _handle_api(ctx, method, sub, query, headers, body):
                     b" Check https://developer.github.com for other "
                     b"possible causes.\n")
             rec["status"] = status
+            rec["code"] = "User-Agent required"
             ctx.record(rec)
             return resp
         if apiver is not None and apiver != API_VERSION:
@@ -705,6 +706,8 @@ def _handle_api(ctx, method, sub, query, headers, body):
         status, obj = r.status, r.body
         extra.update(r.headers)
     rec["status"] = status
+    if status >= 400 and isinstance(obj, dict):
+        rec["code"] = obj.get("message")
     ctx.record(rec)
     if auth_scopes := _oauth_headers(headers):
         extra.update(auth_scopes)
@@ -1090,6 +1093,8 @@ def _handle_runner(ctx, method, path, query, headers, body):
     except Reply as e:
         status, obj = e.status, e.body
     rec["status"] = status
+    if status >= 400 and isinstance(obj, dict):
+        rec["code"] = obj.get("message")
     ctx.record(rec)
     return _json(status, obj)
 

@@ -1,10 +1,6 @@
-#!/usr/bin/env python3
-# Stand-in for the GitHub Actions runner's run.sh (see ../GITHUB.md).
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.dont_write_bytecode = True
-import standin  # noqa: E402
-
-sys.exit(standin.run_main(sys.argv[1:]))
+#!/bin/sh
+# Stand-in for the GitHub Actions runner's run.sh (see tests/cloud/GITHUB.md).
+here=$(cd "$(dirname "$0")" && pwd) || exit 1
+py=python3
+command -v "$py" >/dev/null 2>&1 || py=/usr/bin/python3
+exec "$py" -B "$here/standin.py" run "$@"

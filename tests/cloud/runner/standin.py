@@ -15,7 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(sys.argv[0]))
+HERE = os.path.dirname(os.path.abspath(__file__))
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 BOM = "\ufeff"
 
@@ -417,3 +417,10 @@ def run_job(server, auth, work, runner, job, state, poll_s):
                 return {"deleted": True}
             sleep(poll_s, state)
     return {}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("config", "run"):
+        die("usage: standin.py config|run [args...]", 2)
+    sys.exit(config_main(sys.argv[2:]) if sys.argv[1] == "config"
+             else run_main(sys.argv[2:]))
