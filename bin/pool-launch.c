@@ -1,0 +1,348 @@
+/*
+ * pool-launch: one instant EC2 Fleet request from the pool's launch
+ * template; prints the instances it launched.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws.h"
+#include "ec2.h"
+#include "error.h"
+#include "jsonl.h"
+#include "pool.h"
+#include "strlist.h"
+#include "tool.h"
+#include "validate.h"
+
+static const char usage[] =
+"usage: pool-launch --subnet SUBNET... [--pool NAME] [--count N]\n"
+"                   [--run-id ID] [--class CLASS] [--usage spot|on-demand]\n"
+"                   [--vcpu MIN[:MAX]] [--memory MIB[:MAX]] [--type PATTERN]...\n"
+"                   [--deadline-in SECONDS] [--template NAME]\n"
+"                   [--client-token TOKEN] [--region REGION] [--profile NAME]\n"
+"\n"
+"Launch N instances with one EC2 Fleet request of type instant: the pool's\n"
+"launch template, one override per subnet, instance types chosen by\n"
+"attributes (vCPU, memory) among the allowed patterns, spot\n"
+"(price-capacity-optimized) or on-demand (lowest-price), and the pool's tags\n"
+"applied at launch: state 'created', the run id (when given), class, usage\n"
+"and a deadline.  Prints one JSON object per launched instance.\n"
+"\n"
+"  --subnet SUBNET       subnet id (repeatable or space-separated)\n"
+"  --pool NAME           the pool (default $RUNNER_POOL, $GITHUB_REPOSITORY)\n"
+"  --count N             how many instances, 1-100 (default 1)\n"
+"  --run-id ID           the GitHub run the instances are launched for\n"
+"  --class CLASS         resource class tag (default 'default')\n"
+"  --usage USAGE         spot or on-demand (default spot)\n"
+"  --vcpu MIN[:MAX]      vCPUs per instance (default 2)\n"
+"  --memory MIB[:MAX]    memory per instance in MiB (default 4096)\n"
+"  --type PATTERN        allowed instance types (default 'c* m* r*')\n"
+"  --deadline-in SECONDS deadline tag, from now (default 3600)\n"
+"  --template NAME       launch template (default runner-pool/POOL)\n"
+"  --client-token TOKEN  idempotency token for the fleet request\n"
+"  --region REGION       AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
+"  --profile NAME        AWS profile (default $AWS_PROFILE)\n"
+"  -h, --help            this help\n"
+"\n"
+"Exit status: 0 all launched, 100 usage or permanent error (bad template,\n"
+"no matching type), 111 fewer launched than asked for lack of capacity\n"
+"(those launched are printed) or temporary failure.\n";
+
+struct range {
+	long long min, max;	/* max 0: none */
+};
+
+static int
+parse_range(const char *s, long long lo, long long hi, struct range *r,
+    const char *opt)
+{
+	char tmp[64];
+	char *colon;
+
+	snprintf(tmp, sizeof(tmp), "%s", s);
+	r->max = 0;
+	if ((colon = strchr(tmp, ':')) != NULL) {
+		*colon = '\0';
+		if (validate_number(colon + 1, lo, hi, &r->max) == -1)
+			return error_wrap("%s", opt);
+	}
+	if (validate_number(tmp, lo, hi, &r->min) == -1)
+		return error_wrap("%s", opt);
+	if (r->max && r->max < r->min)
+		return error_set(EXIT_PERM, "%s: '%s': maximum below minimum",
+		    opt, s);
+	return 0;
+}
+
+static int
+capacity(const char *code)
+{
+	static const char *codes[] = { "InsufficientInstanceCapacity",
+	    "InsufficientCapacity", "UnfulfillableCapacity",
+	    "MaxSpotInstanceCountExceeded", "SpotMaxPriceTooLow",
+	    "InsufficientFreeAddressesInSubnet", "InsufficientHostCapacity",
+	    "RequestLimitExceeded", "InternalError", NULL };
+	int i;
+
+	for (i = 0; codes[i]; i++)
+		if (strcmp(code, codes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "class", required_argument, NULL, 'c' },
+		{ "client-token", required_argument, NULL, 'C' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "deadline-in", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "pool", required_argument, NULL, 'p' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "region", required_argument, NULL, 'R' },
+		{ "run-id", required_argument, NULL, 'r' },
+		{ "subnet", required_argument, NULL, 's' },
+		{ "template", required_argument, NULL, 'T' },
+		{ "type", required_argument, NULL, 't' },
+		{ "usage", required_argument, NULL, 'u' },
+		{ "vcpu", required_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *region = NULL, *profile = NULL, *pool = NULL;
+	const char *run = NULL, *class = "default", *use = "spot";
+	const char *tmpl = NULL, *token = NULL;
+	struct strlist subnets = STRLIST_INIT, types = STRLIST_INIT;
+	struct range vcpu = { 2, 0 }, mem = { 4096, 0 };
+	long long count = 1, deadline_in = 3600;
+	char tname[160], deadline[32], num[32];
+	struct aws_params p = AWS_PARAMS_INIT;
+	struct aws *aws = NULL;
+	struct xml *x = NULL, *it, *id;
+	size_t i, j, launched = 0, t;
+	int c, rc = 0, temp = 1, nerr = 0;
+
+	tool_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (validate_class(optarg) == -1)
+				return error_wrap("--class"), tool_fail();
+			class = optarg;
+			break;
+		case 'C':
+			if (strlen(optarg) < 1 || strlen(optarg) > 64)
+				return tool_usage("--client-token: 1 to 64 "
+				    "characters");
+			token = optarg;
+			break;
+		case 'd':
+			if (validate_number(optarg, 60, 7 * 86400,
+			    &deadline_in) == -1)
+				return error_wrap("--deadline-in"), tool_fail();
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return tool_exit(0);
+		case 'm':
+			if (parse_range(optarg, 512, 4194304, &mem,
+			    "--memory") == -1)
+				return tool_fail();
+			break;
+		case 'n':
+			if (validate_number(optarg, 1, 100, &count) == -1)
+				return error_wrap("--count"), tool_fail();
+			break;
+		case 'p':
+			pool = optarg;
+			break;
+		case 'P':
+			profile = optarg;
+			break;
+		case 'R':
+			region = optarg;
+			break;
+		case 'r':
+			if (validate_run_id(optarg) == -1)
+				return error_wrap("--run-id"), tool_fail();
+			run = optarg;
+			break;
+		case 's':
+			if (strlist_split(&subnets, optarg, validate_subnet,
+			    "--subnet") == -1)
+				return tool_fail();
+			break;
+		case 'T':
+			tmpl = optarg;
+			break;
+		case 't':
+			if (strlist_split(&types, optarg, validate_type_pattern,
+			    "--type") == -1)
+				return tool_fail();
+			break;
+		case 'u':
+			if (validate_usage(optarg) == -1)
+				return error_wrap("--usage"), tool_fail();
+			use = optarg;
+			break;
+		case 'v':
+			if (parse_range(optarg, 1, 448, &vcpu, "--vcpu") == -1)
+				return tool_fail();
+			break;
+		default:
+			return tool_usage("unknown option");
+		}
+	}
+	if (optind != argc)
+		return tool_usage("unexpected argument '%s'", argv[optind]);
+	if (subnets.n == 0)
+		return tool_usage("--subnet is required");
+	if (subnets.n > 50)
+		return tool_usage("--subnet: at most 50 subnets");
+	if (types.n == 0 && strlist_split(&types, "c* m* r*", NULL, "") == -1)
+		return tool_fail();
+	if (types.n > 400)
+		return tool_usage("--type: at most 400 patterns");
+	if (pool_name(pool, &pool) == -1)
+		return tool_fail();
+	if (tmpl)
+		snprintf(tname, sizeof(tname), "%s", tmpl);
+	else if (pool_template_name(pool, tname, sizeof(tname)) == -1)
+		return tool_fail();
+	snprintf(deadline, sizeof(deadline), "%lld",
+	    (long long)time(NULL) + deadline_in);
+
+	aws_param(&p, "Type", "instant");
+	if (token)
+		aws_param(&p, "ClientToken", token);
+	snprintf(num, sizeof(num), "%lld", count);
+	aws_param(&p, "TargetCapacitySpecification.TotalTargetCapacity", num);
+	aws_param(&p, "TargetCapacitySpecification.DefaultTargetCapacityType",
+	    use);
+	if (strcmp(use, "spot") == 0) {
+		aws_param(&p, "TargetCapacitySpecification.SpotTargetCapacity",
+		    num);
+		aws_param(&p, "SpotOptions.AllocationStrategy",
+		    "price-capacity-optimized");
+	} else {
+		aws_param(&p, "TargetCapacitySpecification."
+		    "OnDemandTargetCapacity", num);
+		aws_param(&p, "OnDemandOptions.AllocationStrategy",
+		    "lowest-price");
+	}
+	aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
+	    "LaunchTemplateName", tname);
+	aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
+	    "Version", "$Default");
+	for (i = 0; i < subnets.n; i++) {
+		const char *o = "LaunchTemplateConfigs.1.Overrides";
+
+		aws_paramf(&p, subnets.v[i], "%s.%zu.SubnetId", o, i + 1);
+		snprintf(num, sizeof(num), "%lld", vcpu.min);
+		aws_paramf(&p, num, "%s.%zu.InstanceRequirements.VCpuCount.Min",
+		    o, i + 1);
+		if (vcpu.max) {
+			snprintf(num, sizeof(num), "%lld", vcpu.max);
+			aws_paramf(&p, num, "%s.%zu.InstanceRequirements."
+			    "VCpuCount.Max", o, i + 1);
+		}
+		snprintf(num, sizeof(num), "%lld", mem.min);
+		aws_paramf(&p, num, "%s.%zu.InstanceRequirements.MemoryMiB.Min",
+		    o, i + 1);
+		if (mem.max) {
+			snprintf(num, sizeof(num), "%lld", mem.max);
+			aws_paramf(&p, num, "%s.%zu.InstanceRequirements."
+			    "MemoryMiB.Max", o, i + 1);
+		}
+		for (j = 0; j < types.n; j++)
+			aws_paramf(&p, types.v[j], "%s.%zu.InstanceRequirements."
+			    "AllowedInstanceType.%zu", o, i + 1, j + 1);
+	}
+	t = 1;
+	aws_param(&p, "TagSpecification.1.ResourceType", "instance");
+#define TAG(k, v) do { \
+	aws_paramf(&p, (k), "TagSpecification.1.Tag.%zu.Key", t); \
+	aws_paramf(&p, (v), "TagSpecification.1.Tag.%zu.Value", t); \
+	t++; \
+} while (0)
+	TAG(POOL_T_POOL, pool);
+	TAG(POOL_T_STATE, "created");
+	if (run)
+		TAG(POOL_T_RUN, run);
+	TAG(POOL_T_CLASS, class);
+	TAG(POOL_T_USAGE, use);
+	TAG(POOL_T_DEADLINE, deadline);
+#undef TAG
+
+	if ((aws = aws_new(region, profile)) == NULL ||
+	    (x = aws_query(aws, "CreateFleet", &p)) == NULL)
+		goto fail;
+	XML_EACH(it, xml_child(x, "fleetInstanceSet"), "item") {
+		struct xml *ov = xml_path(it, "launchTemplateAndOverrides/"
+		    "overrides");
+
+		XML_EACH(id, xml_child(it, "instanceIds"), "item") {
+			struct ec2_instance in;
+			cJSON *o;
+
+			memset(&in, 0, sizeof(in));
+			in.id = xml_text(id, NULL);
+			in.type = xml_text(it, "instanceType");
+			in.subnet = xml_text(ov, "subnetId");
+			in.az = xml_text(ov, "availabilityZone");
+			in.state = "pending";
+			in.lifecycle = *xml_text(it, "lifecycle") ?
+			    xml_text(it, "lifecycle") : use;
+			in.tags[in.ntags].key = POOL_T_POOL;
+			in.tags[in.ntags++].value = pool;
+			in.tags[in.ntags].key = POOL_T_STATE;
+			in.tags[in.ntags++].value = "created";
+			if (run) {
+				in.tags[in.ntags].key = POOL_T_RUN;
+				in.tags[in.ntags++].value = run;
+			}
+			in.tags[in.ntags].key = POOL_T_CLASS;
+			in.tags[in.ntags++].value = class;
+			in.tags[in.ntags].key = POOL_T_USAGE;
+			in.tags[in.ntags++].value = use;
+			in.tags[in.ntags].key = POOL_T_DEADLINE;
+			in.tags[in.ntags++].value = deadline;
+			if ((o = pool_instance_json(&in)) == NULL ||
+			    jsonl_write(stdout, o) == -1) {
+				cJSON_Delete(o);
+				goto fail;
+			}
+			cJSON_Delete(o);
+			launched++;
+		}
+	}
+	XML_EACH(it, xml_child(x, "errorSet"), "item") {
+		const char *code = xml_text(it, "errorCode");
+
+		tool_log("%s: %s", code, xml_text(it, "errorMessage"));
+		if (!capacity(code))
+			temp = 0;
+		nerr++;
+	}
+	if (launched < (size_t)count) {
+		tool_log("launched %zu of %lld instances", launched, count);
+		rc = temp ? EXIT_TEMP : EXIT_PERM;
+	} else if (nerr)
+		tool_log("launched all %zu instances despite %d errors",
+		    launched, nerr);
+	goto out;
+fail:
+	rc = tool_fail();
+out:
+	xml_free(x);
+	aws_params_free(&p);
+	strlist_free(&subnets);
+	strlist_free(&types);
+	aws_free(aws);
+	return tool_exit(rc);
+}
