@@ -722,6 +722,32 @@ class StandInRunner(Base):
         self.assertEqual(p.wait(timeout=10), 1)
         self.assertIn("registration has been deleted", p.stdout.read())
 
+    def test_sigterm_cancels_job(self):
+        d = self.install("r5")
+        self.assertEqual(self.config(d, "--name", "t", "--labels",
+                                     "55").returncode, 0)
+        p = self.run_sh(d)
+        pidf = os.path.join(self.tmp, "job5.pid")
+        jid = self.ctl("POST", "/jobs", {"repo": "acme/web",
+                                         "labels": ["55"],
+                                         "script": "echo $$ > %s; echo go; "
+                                         "sleep 30" % pidf})["id"]
+        self.wait(lambda: os.path.exists(pidf) and
+                  self.job(jid)["status"] == "in_progress")
+        time.sleep(0.2)
+        with open(pidf) as fh:
+            pid = int(fh.read())
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(timeout=10), 0)
+        j = self.job(jid)
+        self.assertEqual((j["status"], j["conclusion"]),
+                         ("completed", "cancelled"))
+        self.assertEqual(j["output"], "go\nThe operation was canceled.\n")
+        r, = self.runners()
+        self.assertEqual((r["status"], r["busy"]), ("offline", False))
+        self.wait(lambda: not os.path.exists("/proc/%d" % pid) or
+                  open("/proc/%d/stat" % pid).read().split()[2] == "Z")
+
     def test_org_ephemeral_and_lost_runner(self):
         d = self.install("r3")
         res = self.config(d, "--name", "org-1", "--labels", "77",

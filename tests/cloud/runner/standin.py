@@ -338,7 +338,8 @@ def run_main(argv):
             continue
         sleep(poll_s, state)
     try:
-        call(server, "/_runner/offline", auth, {}, timeout=5)
+        call(server, "/_runner/offline", auth,
+             {"output": state.get("output", "")}, timeout=5)
     except HTTPFail:
         pass
     say("%s: Exiting..." % stamp())
@@ -404,6 +405,7 @@ def run_job(server, auth, work, runner, job, state, poll_s):
     if state["stop"]:
         # run_main reports offline, which cancels the job on the server
         say("%s: Job %s cancelled" % (stamp(), jid))
+        state["output"] = output
         return {}
     concl = "success" if p.returncode == 0 else "failure"
     say("%s: Job %s completed with result: %s" % (
