@@ -33,17 +33,17 @@ MAN = $(wildcard man/*.1)
 all: $(TOOLS)
 
 lib/%.o: lib/%.c lib/*.h
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "CC $@"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $(LIB_OBJ)
+	@rm -f $@; echo "AR $@"
+	@ar rcs $@ $(LIB_OBJ)
 
 bin/%: bin/%.c $(LIB) lib/*.h
-	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+	@echo "CCLD $@"; $(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
 tests/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB) lib/*.h
-	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+	@echo "CCLD $@"; $(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
 SUITE ?= $(firstword $(wildcard ../shared/aws-sigv4-test-suite tests/aws-sigv4-test-suite))
 

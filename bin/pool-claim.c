@@ -1,0 +1,399 @@
+/*
+ * pool-claim: ask idle instances' agents for ownership by tagging them with
+ * this run's claim, and print those granted to this run.
+ *
+ * The agent on each instance is the only writer of ownership (the
+ * single-writer rule of design.md): it grants the earliest claim it sees.
+ * This tool only adds claims, reads back, and withdraws what was not
+ * granted in time.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "aws.h"
+#include "ec2.h"
+#include "error.h"
+#include "jsonl.h"
+#include "pool.h"
+#include "strlist.h"
+#include "tool.h"
+#include "validate.h"
+
+static const char usage[] =
+"usage: pool-claim --run-id ID [--count N] [--timeout SECONDS]\n"
+"                  [--interval MS] [--region REGION] [--profile NAME]\n"
+"                  < CANDIDATES\n"
+"\n"
+"Claim up to N of the idle instances read as JSON Lines on stdin (e.g.\n"
+"from pool-list --state idle): tag them runner-pool:claim:ID in one batched\n"
+"call, in an order that spreads concurrent claimants, then read them back\n"
+"until each is granted to this run by its agent, granted to another run,\n"
+"or the time is up.  Claims not granted are withdrawn; instances granted\n"
+"beyond N are released.  Prints the instances this run now owns.\n"
+"\n"
+"  --run-id ID         the GitHub run claiming (required)\n"
+"  --count N           how many instances are wanted, 1-100 (default 1)\n"
+"  --timeout SECONDS   how long to wait for grants (default 60)\n"
+"  --interval MS       read-back interval in milliseconds (default 1000)\n"
+"  --region REGION     AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
+"  --profile NAME      AWS profile (default $AWS_PROFILE)\n"
+"  -h, --help          this help\n"
+"\n"
+"Exit status: 0 all N claimed, 1 fewer claimed (those owned are printed;\n"
+"launch the rest), 100 usage or permanent error, 111 temporary failure.\n";
+
+enum { PENDING, OWNED, LOST };
+
+struct cand {
+	char id[32];
+	int st;
+};
+
+struct claim {
+	const char *run;
+	struct cand *c;
+	size_t n;
+	cJSON *owned;		/* records of owned instances, by id */
+};
+
+static double
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec * 1000.0 + tv.tv_usec / 1000.0;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+static struct cand *
+find(struct claim *cl, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n; i++)
+		if (strcmp(cl->c[i].id, id) == 0)
+			return &cl->c[i];
+	return NULL;
+}
+
+/* Judge one read-back instance. */
+static int
+judge(void *arg, const struct ec2_instance *in)
+{
+	struct claim *cl = arg;
+	struct cand *c = find(cl, in->id);
+	const char *state = ec2_tag(in, POOL_T_STATE);
+	const char *run = ec2_tag(in, POOL_T_RUN);
+	char key[64];
+
+	if (c == NULL || c->st == LOST)
+		return 0;
+	snprintf(key, sizeof(key), POOL_T_CLAIM "%s", cl->run);
+	if (run && strcmp(run, cl->run) == 0 && state &&
+	    (strcmp(state, "claimed") == 0 || strcmp(state, "running") == 0)) {
+		cJSON *o = pool_instance_json(in);
+
+		if (o == NULL)
+			return error_set(EXIT_TEMP, "out of memory");
+		cJSON_DeleteItemFromObject(cl->owned, in->id);
+		cJSON_AddItemToObject(cl->owned, in->id, o);
+		c->st = OWNED;
+	} else if (c->st == PENDING && (strcmp(in->state, "running") != 0 ||
+	    !state || strcmp(state, "idle") != 0 || !ec2_tag(in, key)))
+		c->st = LOST;	/* taken, going away, or claim gone */
+	return 0;
+}
+
+static int
+readback(struct aws *a, struct claim *cl, int (*want)(int))
+{
+	const char *ids[EC2_BATCH];
+	size_t i, n = 0;
+
+	for (i = 0; i < cl->n; i++)
+		if (want(cl->c[i].st))
+			ids[n++] = cl->c[i].id;
+	if (n == 0)
+		return 0;
+	return ec2_describe_instances(a, NULL, 0, ids, n, judge, cl);
+}
+
+static int
+is_pending(int st)
+{
+	return st == PENDING;
+}
+
+static int
+is_open(int st)
+{
+	return st != LOST;
+}
+
+static size_t
+count(const struct claim *cl, int st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cl->n; i++)
+		n += cl->c[i].st == st;
+	return n;
+}
+
+/* Tag ids with the claim; one call, or one per instance if a tag limit
+ * is hit (that instance is lost). */
+static int
+add_claims(struct aws *a, struct claim *cl, const char **ids, size_t n)
+{
+	char key[64], val[32];
+	struct ec2_tag t;
+	size_t i;
+
+	snprintf(key, sizeof(key), POOL_T_CLAIM "%s", cl->run);
+	snprintf(val, sizeof(val), "%.0f", now_ms());
+	t.key = key;
+	t.value = val;
+	if (ec2_create_tags(a, ids, n, &t, 1) == 0)
+		return 0;
+	if (strcmp(aws_error_code(a), "TagLimitExceeded") != 0 &&
+	    strcmp(aws_error_code(a), "InvalidInstanceID.NotFound") != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (ec2_create_tags(a, &ids[i], 1, &t, 1) == 0)
+			continue;
+		if (strcmp(aws_error_code(a), "TagLimitExceeded") != 0 &&
+		    strcmp(aws_error_code(a), "InvalidInstanceID.NotFound")
+		    != 0)
+			return -1;
+		tool_log("%s: %s: claim lost", ids[i], aws_error_code(a));
+		find(cl, ids[i])->st = LOST;
+	}
+	error_clear();
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "region", required_argument, NULL, 'R' },
+		{ "run-id", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *region = NULL, *profile = NULL;
+	long long want = 1, timeout = 60, interval = 1000;
+	struct jsonl in = { stdin, "stdin", 0 };
+	struct claim cl;
+	struct aws *aws = NULL;
+	size_t cap = 0, next = 0, i, owned;
+	double end;
+	char key[64];
+	cJSON *o;
+	int c, r, rc = 0;
+
+	tool_init(argv[0]);
+	memset(&cl, 0, sizeof(cl));
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return tool_exit(0);
+		case 'i':
+			if (validate_number(optarg, 10, 60000, &interval) == -1)
+				return error_wrap("--interval"), tool_fail();
+			break;
+		case 'n':
+			if (validate_number(optarg, 1, 100, &want) == -1)
+				return error_wrap("--count"), tool_fail();
+			break;
+		case 'P':
+			profile = optarg;
+			break;
+		case 'R':
+			region = optarg;
+			break;
+		case 'r':
+			if (validate_run_id(optarg) == -1)
+				return error_wrap("--run-id"), tool_fail();
+			cl.run = optarg;
+			break;
+		case 't':
+			if (validate_number(optarg, 1, 3600, &timeout) == -1)
+				return error_wrap("--timeout"), tool_fail();
+			break;
+		default:
+			return tool_usage("unknown option");
+		}
+	}
+	if (optind != argc)
+		return tool_usage("unexpected argument '%s'", argv[optind]);
+	if (cl.run == NULL)
+		return tool_usage("--run-id is required");
+
+	/* candidates: idle (or unknown state), not yet past their deadline */
+	while ((r = jsonl_read(&in, &o)) == 1) {
+		const char *id = jsonl_str(o, "id"), *st = jsonl_str(o, "state");
+		cJSON *dl = cJSON_GetObjectItemCaseSensitive(o, "deadline");
+
+		if (id == NULL || validate_instance_id(id) == -1) {
+			if (id == NULL)
+				error_set(EXIT_PERM, "stdin:%lu: no \"id\" "
+				    "string", in.line);
+			else
+				error_wrap("stdin:%lu", in.line);
+			cJSON_Delete(o);
+			goto fail;
+		}
+		if ((st && strcmp(st, "idle") != 0) || (cJSON_IsNumber(dl) &&
+		    dl->valuedouble <= (double)time(NULL)) || find(&cl, id) ||
+		    cl.n == EC2_BATCH) {
+			cJSON_Delete(o);
+			continue;
+		}
+		if (cl.n == cap) {
+			struct cand *nc;
+
+			cap = cap ? cap * 2 : 16;
+			if ((nc = realloc(cl.c, cap * sizeof(*nc))) == NULL) {
+				cJSON_Delete(o);
+				error_set(EXIT_TEMP, "out of memory");
+				goto fail;
+			}
+			cl.c = nc;
+		}
+		snprintf(cl.c[cl.n].id, sizeof(cl.c[0].id), "%s", id);
+		cl.c[cl.n++].st = PENDING;
+		cJSON_Delete(o);
+	}
+	if (r == -1)
+		goto fail;
+	if ((cl.owned = cJSON_CreateObject()) == NULL)
+		goto fail;
+	if (cl.n == 0) {
+		tool_log("no idle candidates");
+		rc = EXIT_NO;
+		goto out;
+	}
+	/* a random order spreads concurrent claimants over the pool */
+	for (i = cl.n - 1; i > 0; i--) {
+		unsigned int x = 0;
+		size_t j;
+		struct cand t;
+
+		RAND_bytes((unsigned char *)&x, sizeof(x));
+		j = x % (i + 1);
+		t = cl.c[i];
+		cl.c[i] = cl.c[j];
+		cl.c[j] = t;
+	}
+	if ((aws = aws_new(region, profile)) == NULL)
+		goto fail;
+
+	end = now_ms() + (double)timeout * 1000;
+	while (count(&cl, OWNED) < (size_t)want && now_ms() < end) {
+		size_t need = (size_t)want - count(&cl, OWNED) -
+		    count(&cl, PENDING);
+		const char *batch[EC2_BATCH];
+		size_t nb = 0;
+
+		/* candidates from 'next' on are untried */
+		while (need > 0 && next < cl.n) {
+			batch[nb++] = cl.c[next++].id;
+			need--;
+		}
+		if (nb && add_claims(aws, &cl, batch, nb) == -1) {
+			rc = -1;
+			goto withdraw;
+		}
+		if (count(&cl, PENDING) == 0)
+			break;
+		sleep_ms((long)interval);
+		if (readback(aws, &cl, is_pending) == -1) {
+			rc = -1;
+			goto withdraw;
+		}
+	}
+withdraw:
+	/* withdraw every claim not granted, then look once more: an agent
+	 * may have granted just before the withdrawal */
+	{
+		const char *ids[EC2_BATCH];
+		struct ec2_tag t;
+		size_t n = 0;
+
+		snprintf(key, sizeof(key), POOL_T_CLAIM "%s", cl.run);
+		t.key = key;
+		t.value = NULL;
+		for (i = 0; i < next; i++)
+			if (cl.c[i].st != OWNED)
+				ids[n++] = cl.c[i].id;
+		if (n && ec2_delete_tags(aws, ids, n, &t, 1) == -1) {
+			tool_log("withdrawing claims: %s", error_msg());
+			rc = -1;
+		}
+		for (i = 0; i < next; i++)
+			if (cl.c[i].st == PENDING)
+				cl.c[i].st = LOST;
+		/* re-read all that were tried: late grants become owned */
+		for (i = 0; i < next; i++)
+			if (cl.c[i].st == LOST)
+				cl.c[i].st = PENDING;
+		cl.n = next;
+		if (n && readback(aws, &cl, is_open) == -1)
+			tool_log("reading back: %s", error_msg());
+	}
+	/* keep at most 'want'; release the rest back to the pool */
+	owned = 0;
+	for (i = 0; i < cl.n; i++) {
+		if (cl.c[i].st != OWNED)
+			continue;
+		o = cJSON_GetObjectItemCaseSensitive(cl.owned, cl.c[i].id);
+		if (owned < (size_t)want) {
+			if (jsonl_write(stdout, o) == -1)
+				goto fail;
+			owned++;
+		} else {
+			const char *id = cl.c[i].id;
+			struct ec2_tag t = { POOL_T_STATE, "releasing" };
+
+			tool_log("%s: granted beyond %lld, releasing", id,
+			    want);
+			if (ec2_create_tags(aws, &id, 1, &t, 1) == -1)
+				tool_log("%s", error_msg());
+		}
+	}
+	if (rc == -1)
+		goto fail;
+	if (owned < (size_t)want) {
+		tool_log("claimed %zu of %lld", owned, want);
+		rc = EXIT_NO;
+	}
+	goto out;
+fail:
+	rc = tool_fail();
+out:
+	cJSON_Delete(cl.owned);
+	free(cl.c);
+	aws_free(aws);
+	return tool_exit(rc);
+}
