@@ -54,7 +54,7 @@ def _fresh_settings():
     }
 
 
-def reset():
+def reset(ctx=None):
     """Forget every token, app, repo, runner, job and setting."""
     with _lock:
         _S.clear()
@@ -608,7 +608,12 @@ def _version_ok(v):
 # ------------------------------------------------------------ dispatch
 
 def handle(ctx, method, path, query, headers, body):
-    path = path.split("?", 1)[0]
+    path, _, qs = path.partition("?")
+    if isinstance(query, (str, bytes)):
+        query = urllib.parse.parse_qs(query if isinstance(query, str)
+                                      else query.decode("latin-1"))
+    elif not query and qs:
+        query = urllib.parse.parse_qs(qs)
     query = query or {}
     body = body or b""
     if path.startswith(API + "/") or path == API:
@@ -643,6 +648,7 @@ def _handle_api(ctx, method, sub, query, headers, body):
     accept = _hget(headers, "Accept") or ""
     apiver = _hget(headers, "X-GitHub-Api-Version")
     rec = {"service": "github", "action": "unknown", "method": method,
+           "mutating": method in ("POST", "PUT", "PATCH", "DELETE"),
            "path": API + sub, "params": {k: v for k, v in query.items()},
            "user_agent_ok": bool(ua and ua.strip()),
            "accept_ok": ACCEPT in accept,
@@ -684,6 +690,11 @@ def _handle_api(ctx, method, sub, query, headers, body):
         if fault and fault.get("kind") == "slow":
             time.sleep(float(fault.get("delay_ms", 1000)) / 1000.0)
             fault = None
+        if fault and fault.get("kind") == "reset":
+            rec["status"] = 0
+            rec["code"] = "connection reset"
+            ctx.record(rec)
+            return "reset"
         with _lock:
             auth = None
             try:
@@ -742,9 +753,8 @@ def _primary_limit(auth, rl):
 
 def _apply_fault(fault, auth, now):
     kind = fault.get("kind")
-    if kind in ("5xx", "reset"):
-        st = int(fault.get("status", 502 if kind == "5xx" else 500))
-        raise _gh_error(st, "Server Error")
+    if kind == "5xx":
+        raise _gh_error(int(fault.get("status", 502)), "Server Error")
     if kind in ("secondary", "throttle"):
         raise Reply(int(fault.get("status", 403)), {
             "message": "You have exceeded a secondary rate limit and have "

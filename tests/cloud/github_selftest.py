@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -71,9 +72,14 @@ class Handler(BaseHTTPRequestHandler):
         u = urllib.parse.urlsplit(self.path)
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        res = github.handle(self.server.ctx, self.command, u.path,
-                            urllib.parse.parse_qs(u.query), self.headers,
+        # like cloud.py: raw query string, headers as a lower-cased dict
+        res = github.handle(self.server.ctx, self.command, u.path, u.query,
+                            {k.lower(): v for k, v in self.headers.items()},
                             body)
+        if res == "reset":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if res is None:
             res = (404, {"Content-Type": "text/plain"}, b"not github\n")
         status, hdrs, data = res
@@ -383,6 +389,12 @@ class RunnersREST(Base):
         st, hd, obj = self.api("POST", p, "ghp_classic")
         self.assertEqual(st, 201)
         self.assertGreater(time.monotonic() - t0, 0.29)
+        self.ctx.faults = [{"service": "github", "action": op,
+                            "kind": "reset", "count": 1}]
+        with self.assertRaises((ConnectionError, http.client.HTTPException,
+                                urllib.error.URLError)):
+            self.api("POST", p, "ghp_classic")
+        self.assertEqual(self.ctx.calls[-1]["code"], "connection reset")
         self.ctx.faults = [{"service": "github", "action": op,
                             "kind": "revoked", "count": 1}]
         st, hd, obj = self.api("POST", p, "ghp_classic")
