@@ -176,7 +176,8 @@ def config_main(argv):
             "To reconfigure the runner, run 'config.cmd remove' or "
             "'./config.sh remove' first.")
     url = opts.get("--url")
-    token = opts.get("--token")
+    # like the real runner: ACTIONS_RUNNER_INPUT_<OPTION> stands for --option
+    token = opts.get("--token") or os.environ.get("ACTIONS_RUNNER_INPUT_TOKEN")
     if not url:
         die("Invalid configuration provided for url. Terminating "
             "unattended configuration.")
@@ -241,7 +242,8 @@ def config_remove(opts):
     if not os.path.exists(os.path.join(HERE, ".runner")):
         say("Runner is not configured; nothing to remove")
         return 0
-    token = opts.get("--token")
+    # like the real runner: ACTIONS_RUNNER_INPUT_<OPTION> stands for --option
+    token = opts.get("--token") or os.environ.get("ACTIONS_RUNNER_INPUT_TOKEN")
     if not token:
         die("Invalid configuration provided for token. Terminating "
             "unattended configuration.")
