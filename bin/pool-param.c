@@ -142,7 +142,7 @@ main(int argc, char **argv)
 		    &version) == -1) {
 			if (strcmp(aws_error_code(aws),
 			    "ParameterAlreadyExists") == 0)
-				error_set(EXIT_NO, "%s", error_msg());
+				error_reclass(EXIT_NO);
 			goto fail;
 		}
 		cJSON_AddNumberToObject(o, "version", (double)version);

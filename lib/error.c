@@ -36,6 +36,13 @@ error_wrap(const char *fmt, ...)
 	return -1;
 }
 
+int
+error_reclass(int st)
+{
+	status = st;
+	return -1;
+}
+
 const char *
 error_msg(void)
 {

@@ -22,6 +22,8 @@ int error_set(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Prefix the current message with more context ("ctx: old message"). */
 int error_wrap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Keep the message, change the exit status it maps to. */
+int error_reclass(int status);
 const char *error_msg(void);
 int error_status(void);
 void error_clear(void);

@@ -14,7 +14,7 @@ call(struct aws *a, const char *op, cJSON *req)
 	snprintf(target, sizeof(target), "AmazonSSM.%s", op);
 	r = aws_json(a, "ssm", target, req);
 	if (r == NULL && strcmp(aws_error_code(a), "ParameterNotFound") == 0)
-		error_set(EXIT_NO, "%s", error_msg());
+		error_reclass(EXIT_NO);
 	return r;
 }
 
