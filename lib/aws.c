@@ -196,7 +196,7 @@ parse_error(const struct call *c, const struct http_response *rs,
     char *code, size_t codelen, char *msg, size_t msglen)
 {
 	snprintf(code, codelen, "HTTP%ld", rs->status);
-	snprintf(msg, msglen, "HTTP status %ld", rs->status);
+	msg[0] = '\0';
 	if (c->json) {
 		cJSON *j = cJSON_ParseWithLength(rs->body.s ? rs->body.s : "",
 		    rs->body.len), *t, *m;
@@ -301,8 +301,8 @@ call(struct aws *a, struct call *c, const char *body, size_t len,
 	parse_error(c, rs, code, sizeof(code), msg, sizeof(msg));
 	snprintf(a->code, sizeof(a->code), "%s", code);
 	return error_set(rs->status >= 500 || rs->status == 429 ||
-	    throttled(code) ? EXIT_TEMP : EXIT_PERM, "%s: %s: %s", what, code,
-	    msg);
+	    throttled(code) ? EXIT_TEMP : EXIT_PERM, "%s: %s%s%s", what, code,
+	    *msg ? ": " : "", msg);
 }
 
 struct xml *
