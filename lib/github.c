@@ -990,14 +990,14 @@ fail:
 }
 
 cJSON *
-github_runner_get(struct github *gh, long long id)
+github_runner_get(struct github *gh, long long id, long *status)
 {
 	struct buf path = BUF_INIT, rest = BUF_INIT;
 	cJSON *r = NULL;
 
 	if (buf_printf(&rest, "/%lld", id) == 0 &&
 	    scope_path(gh, &path, rest.s) == 0)
-		r = github_call(gh, "GET", path.s, NULL, NULL, NULL);
+		r = github_call(gh, "GET", path.s, NULL, status, NULL);
 	buf_free(&path);
 	buf_free(&rest);
 	return r;

@@ -96,7 +96,8 @@ void github_token_free(struct github_token *);
  * as a cJSON array the caller deletes.  NULL with error_set() on failure.
  */
 cJSON *github_runners(struct github *);
-cJSON *github_runner_get(struct github *, long long id);
+/* One runner; *status as in github_call(). */
+cJSON *github_runner_get(struct github *, long long id, long *status);
 /* 0 deleted, 1 already gone (404), 2 refused as busy (422), -1 error. */
 int github_runner_delete(struct github *, long long id);
 
