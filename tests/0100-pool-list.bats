@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# pool-list: server-side filters, pagination, exit codes, faults.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cloud_start
+	export RUNNER_POOL=acme/web
+}
+
+teardown() {
+	cloud_stop
+}
+
+@test "pool-list prints one object per instance with the documented fields" {
+	cloud_seed 2 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle","runner-pool:class":"large","runner-pool:usage":"spot","runner-pool:deadline":"1900000000"},"instance_type":"c5.xlarge"}' >/dev/null
+	run -0 --separate-stderr pool-list
+	[ "${#lines[@]}" -eq 2 ]
+	for l in "${lines[@]}"; do
+		jq -e '.id and .state == "idle" and .class == "large" and .usage == "spot"
+			and .instance_type == "c5.xlarge" and .deadline == 1900000000
+			and .az and .launch_time and .private_ip and (.run_id == null)' <<<"$l"
+	done
+}
+
+@test "pool-list filters by state, run id, class, usage and type at the server" {
+	cloud_seed 3 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle","runner-pool:class":"small"},"instance_type":"m5.large"}' >/dev/null
+	cloud_seed 2 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"running","runner-pool:run-id":"77","runner-pool:class":"small"},"instance_type":"c5.large"}' >/dev/null
+	cloud_seed 4 '{"tags":{"runner-pool:pool":"other/pool","runner-pool:state":"idle"}}' >/dev/null
+	run -0 pool-list --state idle
+	[ "${#lines[@]}" -eq 3 ]
+	run -0 pool-list --run-id 77
+	[ "${#lines[@]}" -eq 2 ]
+	run -0 pool-list --type 'm5.*' --class small
+	[ "${#lines[@]}" -eq 3 ]
+	run -0 pool-list --state idle,running
+	[ "${#lines[@]}" -eq 5 ]
+	# the filters travelled in the request, not applied afterwards
+	cloud_calls | jq -s -e 'map(select(.action == "DescribeInstances")) | last | .params
+		| to_entries | map(.value) | index("tag:runner-pool:pool") != null'
+	run -1 pool-list --run-id 12345
+	[ -z "$output" ]
+}
+
+@test "pool-list follows every page" {
+	cloud_ctl POST /settings '{"page_size":1000}' >/dev/null
+	cloud_seed 2500 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
+	run -0 --separate-stderr pool-list --state idle
+	[ "${#lines[@]}" -eq 2500 ]
+	n=$(cloud_calls | jq -s 'map(select(.action == "DescribeInstances")) | length')
+	[ "$n" -ge 3 ]
+	[ "$(printf '%s\n' "${lines[@]}" | jq -r .id | sort -u | wc -l)" -eq 2500 ]
+}
+
+@test "pool-list retries throttling and 5xx, then succeeds" {
+	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"throttle","count":1}' \
+		'{"service":"ec2","action":"DescribeInstances","kind":"5xx","count":1}'
+	run -0 --separate-stderr pool-list
+	[ "${#lines[@]}" -eq 1 ]
+	n=$(cloud_calls | jq -s 'map(select(.action == "DescribeInstances")) | length')
+	[ "$n" -eq 3 ]
+}
+
+@test "pool-list survives a reset connection" {
+	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}' >/dev/null
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"reset","count":1}'
+	run -0 --separate-stderr pool-list
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "pool-list gives up with 111 when throttling persists" {
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"throttle","count":10}'
+	run -111 --separate-stderr pool-list
+	[ -z "$output" ]
+	[[ "$stderr" == *"RequestLimitExceeded"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "pool-list rejects bad input with one line and no call" {
+	run -100 --separate-stderr pool-list --state bogus
+	[[ "$stderr" == "pool-list: --state: 'bogus' is not a pool state"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run -100 --separate-stderr pool-list --run-id abc
+	[[ "$stderr" == *"--run-id"* ]]
+	run -100 --separate-stderr pool-list --pool 'bad pool'
+	[[ "$stderr" == *"--pool"* ]]
+	run -100 --separate-stderr pool-list --type 'C;rm'
+	run -100 --separate-stderr pool-list --region 'moon-1'
+	[[ "$stderr" == *"'moon-1' is not an AWS region"* ]]
+	run -100 --separate-stderr pool-list extra
+	[ "$(cloud_calls | wc -l)" -eq 0 ]
+}
+
+@test "pool-list reports wrong credentials as permanent (100) with AWS's code" {
+	AWS_SECRET_ACCESS_KEY=wrong run -100 --separate-stderr pool-list
+	[[ "$stderr" == *"SignatureDoesNotMatch"* ]]
+	AWS_ACCESS_KEY_ID=AKIDUNKNOWN000000000 run -100 --separate-stderr pool-list
+	[[ "$stderr" == *"AuthFailure"* ]]
+}
+
+@test "pool-list --help documents every exit status" {
+	run -0 pool-list --help
+	[[ "$output" == usage:* ]]
+	for s in 0 1 100 111; do [[ "$output" == *"$s "* ]]; done
+}
