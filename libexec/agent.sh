@@ -1,0 +1,344 @@
+#!/bin/sh
+# ec2-runner-pool instance agent (POSIX sh; curl, openssl, coreutils only).
+# refresh prepends the pool's settings (RP_* below) and strips the comment
+# lines before it becomes the launch template's user data.  See
+# man/ec2-runner-pool.7 (THE AGENT) for the protocol it implements.
+set -u
+umask 077
+: "${RP_POOL:=}" "${RP_GH_URL:=https://github.com}" "${RP_GH_SCOPE:=}"
+: "${RP_TOKEN_PARAM:=/runner-pool/$RP_POOL/regtoken}"
+: "${RP_RUNNER_VERSION:=2.319.1}"
+: "${RP_RUNNER_BASE_URL:=https://github.com/actions/runner/releases/download}"
+: "${RP_IDLE_TIME:=300}" "${RP_MAX_RUNTIME:=1800}" "${RP_GRACE:=120}"
+: "${RP_POLL:=2}" "${RP_CLAIM_TTL:=120}" "${RP_PRE_RUNNER_B64:=}"
+P=runner-pool:
+ROOT=${RUNNER_POOL_ROOT:-/opt/runner-pool}
+IMDS=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}
+IMDS=${IMDS%/}
+RD=$ROOT/actions-runner
+T=$ROOT/private
+LC_ALL=C
+export LC_ALL
+
+log() { printf '%s agent: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+
+# ---- hex and HMAC-SHA256 without any secret in argv ----------------------
+hexof() { od -An -v -tx1 | tr -d ' \n'; }
+
+# hex2esc HEX: printf format with one octal escape per byte
+hex2esc() {
+	_h=$1 _e=''
+	while [ -n "$_h" ]; do
+		_b=${_h%"${_h#??}"}
+		_h=${_h#??}
+		_v=$((0x$_b))
+		_e="$_e\\$((_v / 64))$((_v / 8 % 8))$((_v % 8))"
+	done
+	printf '%s' "$_e"
+}
+
+# pad KEYHEX XOR: the 64-byte block key^XOR as a printf format
+pad() {
+	_h=$1 _e='' _n=0
+	while [ "$_n" -lt 64 ]; do
+		if [ -n "$_h" ]; then _b=${_h%"${_h#??}"}; _h=${_h#??}; else _b=00; fi
+		_v=$((0x$_b ^ $2))
+		_e="$_e\\$((_v / 64))$((_v / 8 % 8))$((_v % 8))"
+		_n=$((_n + 1))
+	done
+	printf '%s' "$_e"
+}
+
+# hmac KEYHEX MSG: hex HMAC-SHA256 (the key only ever reaches builtins
+# and openssl's stdin)
+hmac() {
+	_i=$(pad "$1" 0x36)
+	_o=$(pad "$1" 0x5c)
+	# shellcheck disable=SC2059
+	_in=$({ printf "$_i"; printf '%s' "$2"; } | openssl dgst -sha256 -binary | hexof)
+	# shellcheck disable=SC2059
+	{ printf "$_o"; printf "$(hex2esc "$_in")"; } | openssl dgst -sha256 -binary | hexof
+}
+
+sha256hex() { openssl dgst -sha256 -binary | hexof; }
+
+# urlenc STRING: RFC 3986 percent-encoding (as SigV4 wants it)
+urlenc() {
+	_s=$1 _r=
+	while [ -n "$_s" ]; do
+		_c=${_s%"${_s#?}"}
+		_s=${_s#?}
+		case $_c in
+		[A-Za-z0-9._~-]) _r="$_r$_c" ;;
+		*) _r="$_r$(printf %%%02X "'$_c")" ;;
+		esac
+	done
+	printf '%s' "$_r"
+}
+
+# sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
+sign() {
+	_k=$(printf '%s' "AWS4$1" | hexof)
+	_k=$(hmac "$_k" "${4%%T*}")
+	_k=$(hmac "$_k" "$2")
+	_k=$(hmac "$_k" "$3")
+	_k=$(hmac "$_k" aws4_request)
+	hmac "$_k" "$5"
+}
+
+# authz AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
+# print the Authorization header value for a POST / with the given headers
+authz() {
+	_sh="content-type;host;x-amz-date"
+	_ch="content-type:$8
+host:$7
+x-amz-date:$6
+"
+	if [ -n "$3" ]; then
+		_sh="$_sh;x-amz-security-token"
+		_ch="${_ch}x-amz-security-token:$3
+"
+	fi
+	if [ -n "${10:-}" ]; then
+		_sh="$_sh;x-amz-target"
+		_ch="${_ch}x-amz-target:${10}
+"
+	fi
+	_ph=$(sha256hex <"$9")
+	_cr="POST
+/
+
+$_ch
+$_sh
+$_ph"
+	_sc="${6%%T*}/$4/$5/aws4_request"
+	_st="AWS4-HMAC-SHA256
+$6
+$_sc
+$(printf '%s' "$_cr" | sha256hex)"
+	printf 'AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s' \
+		"$1" "$_sc" "$_sh" "$(sign "$2" "$4" "$5" "$6" "$_st")"
+}
+
+[ -n "${RP_AGENT_LIB:-}" ] && return 0
+
+# ---- IMDSv2 ---------------------------------------------------------------
+imds_token() {
+	_t=$(curl -sf -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' \
+		"$IMDS/latest/api/token") || return 1
+	printf 'X-aws-ec2-metadata-token: %s\n' "$_t" >"$T/imds.h"
+}
+
+# md PATH: a metadata item (fresh token on 401)
+md() {
+	curl -sf -m 5 -H @"$T/imds.h" "$IMDS/latest/$1" && return 0
+	imds_token || return 1
+	curl -sf -m 5 -H @"$T/imds.h" "$IMDS/latest/$1"
+}
+
+tag() { md "meta-data/tags/instance/$P$1" 2>/dev/null; }
+
+# creds: AK, SK, TK from the instance role
+creds() {
+	_role=$(md meta-data/iam/security-credentials/) || return 1
+	_j=$(md "meta-data/iam/security-credentials/${_role%%/*}") || return 1
+	AK=$(printf '%s' "$_j" | sed -n 's/.*"AccessKeyId" *: *"\([^"]*\)".*/\1/p')
+	SK=$(printf '%s' "$_j" | sed -n 's/.*"SecretAccessKey" *: *"\([^"]*\)".*/\1/p')
+	TK=$(printf '%s' "$_j" | sed -n 's/.*"Token" *: *"\([^"]*\)".*/\1/p')
+	[ -n "$AK" ] && [ -n "$SK" ]
+}
+
+# aws SERVICE ENDPOINT CTYPE BODYFILE [TARGET]: signed POST, reply in $T/out
+aws() {
+	_n=0
+	while :; do
+		if creds; then
+			_d=$(date -u +%Y%m%dT%H%M%SZ)
+			_host=${2#*://}
+			_host=${_host%%/*}
+			{
+				printf 'Content-Type: %s\nX-Amz-Date: %s\n' "$3" "$_d"
+				[ -n "$TK" ] && printf 'X-Amz-Security-Token: %s\n' "$TK"
+				[ -n "${5:-}" ] && printf 'X-Amz-Target: %s\n' "$5"
+				printf 'Authorization: %s\n' \
+					"$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")"
+			} >"$T/h"
+			_c=$(curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @"$T/h" \
+				--data-binary @"$4" "$2/")
+			case $_c in
+			2??) return 0 ;;
+			4??) grep -q -e Throttl -e RequestLimitExceeded "$T/out" ||
+				{ log "$1 call failed: HTTP $_c $(head -c 300 "$T/out")"; return 1; } ;;
+			esac
+		fi
+		_n=$((_n + 1))
+		[ "$_n" -ge 8 ] && { log "$1 call failed: HTTP ${_c:-none}"; return 1; }
+		sleep $((_n + $(od -An -N1 -tu1 /dev/urandom) % 3))
+	done
+}
+
+EC2=${AWS_ENDPOINT_URL_EC2:-${AWS_ENDPOINT_URL:-}}
+SSM=${AWS_ENDPOINT_URL_SSM:-${AWS_ENDPOINT_URL:-}}
+
+# tags OP K=V...: CreateTags (OP=set) or DeleteTags (OP=del) on this instance
+tags() {
+	_a=CreateTags
+	[ "$1" = del ] && _a=DeleteTags
+	shift
+	_b="Action=$_a&Version=2016-11-15&ResourceId.1=$ID"
+	_i=1
+	for _kv in "$@"; do
+		_b="$_b&Tag.$_i.Key=$(urlenc "$P${_kv%%=*}")"
+		[ "$_a" = CreateTags ] && _b="$_b&Tag.$_i.Value=$(urlenc "${_kv#*=}")"
+		_i=$((_i + 1))
+	done
+	printf '%s' "$_b" >"$T/b"
+	aws ec2 "$EC2" 'application/x-www-form-urlencoded; charset=utf-8' "$T/b"
+}
+
+# token FIELD: a field of the registration token parameter (token, remove_token)
+token() {
+	printf '{"Name":"%s","WithDecryption":true}' "$RP_TOKEN_PARAM" >"$T/b"
+	aws ssm "$SSM" application/x-amz-json-1.1 "$T/b" AmazonSSM.GetParameter || return 1
+	sed -n "s/.*\\\\\"$1\\\\\" *: *\\\\\"\\([^\\\\\"]*\\)\\\\\".*/\\1/p" "$T/out"
+	rm -f "$T/out"
+}
+
+# ---- the runner -----------------------------------------------------------
+install_runner() {
+	[ -x "$RD/config.sh" ] && return 0
+	_f=actions-runner-linux-x64-$RP_RUNNER_VERSION.tar.gz
+	mkdir -p "$RD" &&
+		curl -sfL -m 300 --retry 5 -o "$ROOT/$_f" \
+			"$RP_RUNNER_BASE_URL/v$RP_RUNNER_VERSION/$_f" &&
+		tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f"
+}
+
+runner_alive() { [ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null; }
+
+start_runner() {
+	(cd "$RD" && exec ./run.sh) >>"$ROOT/runner.log" 2>&1 &
+	RPID=$!
+}
+
+# serve RUN: register for RUN and start the runner
+serve() {
+	NAME=rp-$ID-$1
+	[ "$(id -u)" = 0 ] && RUNNER_ALLOW_RUNASROOT=1 && export RUNNER_ALLOW_RUNASROOT
+	_n=0
+	until install_runner && _tok=$(token token) && [ -n "$_tok" ] &&
+		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh \
+			--url "$RP_GH_URL/$RP_GH_SCOPE" --name "$NAME" --labels "$1" \
+			--no-default-labels --unattended --disableupdate --work _work \
+			--replace) >>"$ROOT/runner.log" 2>&1; do
+		_n=$((_n + 1))
+		[ "$_n" -ge 5 ] && { log "cannot register for run $1"; return 1; }
+		rm -f "$RD/.runner" "$RD/.credentials"
+		sleep "$_n"
+	done
+	_tok=
+	start_runner
+	tags set state=running "runner=$NAME" || return 1
+	log "serving run $1 as $NAME"
+}
+
+# release: stop and deregister the runner, wipe, back to idle
+release() {
+	if runner_alive; then
+		kill -TERM "$RPID" 2>/dev/null
+		wait "$RPID" 2>/dev/null
+	fi
+	RPID=
+	if [ -f "$RD/.runner" ]; then
+		_tok=$(token remove_token)
+		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh remove) \
+			>>"$ROOT/runner.log" 2>&1 || log "deregistration failed; runner left offline"
+		_tok=
+		rm -f "$RD/.runner" "$RD/.credentials"
+	fi
+	rm -rf "$RD/_work" "${RUNNER_TEMP:-$RD/_work/_temp}"
+	tags del run-id runner || return 1
+	tags set state=idle "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
+	log "released: idle"
+}
+
+# grant: give this idle instance to the earliest fresh claim
+grant() {
+	_keys=$(md meta-data/tags/instance 2>/dev/null | grep "^${P}claim:") || return 0
+	_now=$(date +%s)
+	_best='' _bestv='' _seen=''
+	for _k in $_keys; do
+		_v=$(md "meta-data/tags/instance/$_k") || continue
+		_seen="$_seen ${_k#"$P"}"
+		case $_v in *[!0-9]* | '') continue ;; esac
+		[ $((_now * 1000 - _v)) -gt $((RP_CLAIM_TTL * 1000)) ] && continue
+		_r=${_k#"${P}claim:"}
+		if [ -z "$_best" ] || [ "$_v" -lt "$_bestv" ] ||
+			{ [ "$_v" -eq "$_bestv" ] && [ "$(printf '%s\n%s\n' "$_r" "$_best" | sort | head -n1)" = "$_r" ]; }; then
+			_best=$_r _bestv=$_v
+		fi
+	done
+	if [ -n "$_best" ]; then
+		tags set state=claimed "run-id=$_best" \
+			"deadline=$((_now + RP_MAX_RUNTIME))" || return 1
+		log "granted to run $_best"
+	fi
+	# shellcheck disable=SC2086
+	[ -n "$_seen" ] && tags del $_seen
+	[ -z "$_best" ] || serve "$_best"
+}
+
+halt() {
+	log "shutting down: $1"
+	if runner_alive; then kill -TERM "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null; fi
+	shutdown -h now || poweroff
+	exit 0
+}
+
+# ---- main -----------------------------------------------------------------
+mkdir -p "$T" && chmod 700 "$T" || exit 1
+until imds_token; do sleep 1; done
+ID=$(md meta-data/instance-id) && REGION=$(md meta-data/placement/region) || exit 1
+[ -n "$EC2" ] || EC2=https://ec2.$REGION.amazonaws.com
+[ -n "$SSM" ] || SSM=https://ssm.$REGION.amazonaws.com
+log "instance $ID in $REGION, pool $RP_POOL"
+
+if [ ! -f "$ROOT/pre-runner.done" ]; then
+	_pr=ok
+	if [ -n "$RP_PRE_RUNNER_B64" ]; then
+		printf '%s' "$RP_PRE_RUNNER_B64" | openssl base64 -d -A >"$T/pre-runner" &&
+			(cd "$ROOT" && sh "$T/pre-runner") >>"$ROOT/pre-runner.log" 2>&1 ||
+			_pr=failed-$?
+	fi
+	install_runner || log "runner download failed (will retry)"
+	tags set "pre-runner=$_pr" && : >"$ROOT/pre-runner.done"
+fi
+
+RPID=
+while :; do
+	_now=$(date +%s)
+	if md meta-data/spot/instance-action >/dev/null 2>&1; then
+		tags set state=terminating
+		halt "spot interruption"
+	fi
+	_st=$(tag state) _run=$(tag run-id) _dl=$(tag deadline)
+	case $_dl in *[!0-9]* | '') _dl=$((_now + RP_IDLE_TIME)) ;; esac
+	[ "$_now" -gt $((_dl + RP_GRACE)) ] && halt "past deadline $_dl + $RP_GRACE"
+	case $_st in
+	created | claimed)
+		if [ -n "$_run" ]; then
+			serve "$_run" || tags set state=releasing
+		else
+			tags set state=idle "deadline=$((_now + RP_IDLE_TIME))"
+		fi ;;
+	idle)
+		[ "$_now" -lt "$_dl" ] && grant ;;
+	running)
+		if ! runner_alive; then
+			if [ -f "$RD/.runner" ]; then start_runner; else serve "$_run"; fi
+		fi ;;
+	releasing) release ;;
+	terminating) halt "marked terminating" ;;
+	esac
+	sleep "$RP_POLL"
+done
