@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# pool-template: create once, version only on change, required settings.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cloud_start
+	export RUNNER_POOL=acme/web
+	ud=$BATS_TEST_TMPDIR/ud
+	printf '#!/bin/sh\necho agent\n' >"$ud"
+	args=(--ami ami-0a1b2c3d4e5f60001 --instance-profile runner --security-group "sg-0123456789abcdef0 sg-0123456789abcdef1")
+}
+
+teardown() {
+	cloud_stop
+}
+
+@test "pool-template creates the template with IMDSv2, tags in metadata, terminate on shutdown" {
+	run -0 --separate-stderr pool-template "${args[@]}" --user-data "$ud"
+	jq -e '.name == "runner-pool/acme/web" and .created and .changed and .version == 1' <<<"$output"
+	p=$(cloud_calls | jq -s 'map(select(.action == "CreateLaunchTemplate")) | .[0].params')
+	jq -e '.["LaunchTemplateData.MetadataOptions.HttpTokens"] == "required"
+		and .["LaunchTemplateData.MetadataOptions.HttpPutResponseHopLimit"] == "1"
+		and .["LaunchTemplateData.MetadataOptions.InstanceMetadataTags"] == "enabled"
+		and .["LaunchTemplateData.InstanceInitiatedShutdownBehavior"] == "terminate"
+		and .["LaunchTemplateData.SecurityGroupId.2"] == "sg-0123456789abcdef1"
+		and .["LaunchTemplateData.IamInstanceProfile.Name"] == "runner"' <<<"$p"
+	[ "$(jq -r '.["LaunchTemplateData.UserData"]' <<<"$p" | base64 -d)" = "$(cat "$ud")" ]
+}
+
+@test "pool-template makes no new version when nothing changed" {
+	pool-template "${args[@]}" --user-data "$ud" >/dev/null
+	cloud_ctl DELETE /calls >/dev/null
+	run -0 --separate-stderr pool-template "${args[@]}" --user-data "$ud"
+	jq -e '.changed == false and .version == 1' <<<"$output"
+	[ "$(cloud_calls | jq -s 'map(select(.mutating)) | length')" -eq 0 ]
+}
+
+@test "pool-template adds a default version when the AMI or user data changes" {
+	pool-template "${args[@]}" --user-data "$ud" >/dev/null
+	echo 'echo v2' >>"$ud"
+	run -0 --separate-stderr pool-template "${args[@]}" --user-data "$ud"
+	jq -e '.changed and .reason == "user data" and .version == 2' <<<"$output"
+	run -0 --separate-stderr pool-template --ami ami-0a1b2c3d4e5f60002 --instance-profile runner \
+		--security-group "sg-0123456789abcdef0 sg-0123456789abcdef1" --user-data "$ud"
+	jq -e '.reason == "ami" and .version == 3' <<<"$output"
+	cloud_calls | jq -s -e 'map(select(.action == "ModifyLaunchTemplate")) | length == 2'
+	# --dry-run tells, changes nothing
+	run -0 --separate-stderr pool-template --ami ami-0a1b2c3d4e5f60001 --instance-profile runner \
+		--security-group sg-0123456789abcdef0 --user-data "$ud" --dry-run
+	jq -e '.changed and .dry_run and .version == 3' <<<"$output"
+}
+
+@test "pool-template rejects bad input before any call" {
+	run -100 --separate-stderr pool-template --instance-profile x --security-group sg-0123456789abcdef0 --user-data "$ud"
+	[[ "$stderr" == *"are required"* ]]
+	run -100 --separate-stderr pool-template "${args[@]}" --ami ami-xyz --user-data "$ud"
+	[[ "$stderr" == *"--ami: 'ami-xyz' is not an AMI id"* ]]
+	run -100 --separate-stderr pool-template "${args[@]}" --user-data /nonexistent
+	[[ "$stderr" == *"--user-data: cannot open '/nonexistent'"* ]]
+	head -c 20000 /dev/zero | tr '\0' a >"$BATS_TEST_TMPDIR/big"
+	run -100 --separate-stderr pool-template "${args[@]}" --user-data "$BATS_TEST_TMPDIR/big"
+	[[ "$stderr" == *"more than EC2's 16384"* ]]
+	[ "$(cloud_calls | wc -l)" -eq 0 ]
+}

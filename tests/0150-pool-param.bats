@@ -1,0 +1,63 @@
+#!/usr/bin/env bats
+# pool-param: SSM String and SecureString, values only through stdin/stdout.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cloud_start
+}
+
+teardown() {
+	cloud_stop
+}
+
+@test "pool-param puts and gets a SecureString; the value never reaches argv or the cloud's log" {
+	secret=s3cr3t-$RANDOM$RANDOM
+	run -0 --separate-stderr bash -c "printf '%s\n' '$secret' | pool-param put --secure /runner-pool/acme/web/regtoken"
+	jq -e '.version == 1' <<<"$output"
+	[[ "$output$stderr" != *"$secret"* ]]
+	run -0 pool-param get /runner-pool/acme/web/regtoken
+	jq -e '.type == "SecureString" and .value == null' <<<"$output"
+	run -0 pool-param get --decrypt /runner-pool/acme/web/regtoken
+	[ "$(jq -r .value <<<"$output")" = "$secret" ]
+	! cloud_calls | grep -q "$secret"
+}
+
+@test "pool-param overwrites, or refuses with --no-overwrite (1)" {
+	echo one | pool-param put /runner-pool/p/config >/dev/null
+	run -0 bash -c 'echo two | pool-param put /runner-pool/p/config'
+	jq -e '.version == 2' <<<"$output"
+	run -1 --separate-stderr bash -c 'echo three | pool-param put --no-overwrite /runner-pool/p/config'
+	[[ "$stderr" == *"ParameterAlreadyExists"* ]]
+	run -0 pool-param get /runner-pool/p/config
+	jq -e '.value == "two" and .type == "String"' <<<"$output"
+}
+
+@test "pool-param get and delete of a missing parameter say no (1)" {
+	run -1 --separate-stderr pool-param get /runner-pool/none
+	[[ "$stderr" == *"ParameterNotFound"* ]]
+	run -1 --separate-stderr pool-param delete /runner-pool/none
+	echo x | pool-param put /runner-pool/some >/dev/null
+	run -0 pool-param delete /runner-pool/some
+	run -1 pool-param get /runner-pool/some
+}
+
+@test "pool-param retries SSM throttling" {
+	echo x | pool-param put /runner-pool/t >/dev/null
+	cloud_fault '{"service":"ssm","action":"GetParameter","kind":"throttle","count":2}'
+	run -0 --separate-stderr pool-param get /runner-pool/t
+	[ "$(cloud_calls | jq -s 'map(select(.action == "GetParameter")) | length')" -eq 3 ]
+}
+
+@test "pool-param rejects bad input before any call" {
+	run -100 --separate-stderr pool-param get not-a-path
+	[[ "$stderr" == *"'not-a-path' is not an SSM parameter name"* ]]
+	run -100 --separate-stderr pool-param fetch /a/b
+	run -100 --separate-stderr pool-param put /a/b </dev/null
+	[[ "$stderr" == *"stdin: empty value"* ]]
+	run -100 --separate-stderr pool-param get --secure /a/b
+	run -100 --separate-stderr bash -c 'head -c 9000 /dev/zero | tr "\0" a | pool-param put /a/b'
+	[[ "$stderr" == *"longer than 8192"* ]]
+	[ "$(cloud_calls | wc -l)" -eq 0 ]
+}
