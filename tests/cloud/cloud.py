@@ -359,6 +359,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def send_response(self, code, message=None):
+        # no Server header of our own: EC2 and IMDS replies name theirs
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
     @property
     def cloud(self):
         return self.server.cloud
@@ -722,7 +728,8 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "spot-interrupt":
             action = req.get("action", "terminate")
             after = float(req.get("after_ms", cloud.settings["spot_warning_ms"]))
-            i.spot_action = {"action": action, "time": cloud.now() + after / 1000.0}
+            warn = after if after >= 0 else cloud.settings["spot_warning_ms"]
+            i.spot_action = {"action": action, "time": cloud.now() + warn / 1000.0}
             if after >= 0:
                 if action == "stop":
                     cloud.schedule(after / 1000.0, e.stop, i)

@@ -1,0 +1,353 @@
+#!/usr/bin/env bats
+# The local cloud speaks real AWS: checked with the AWS CLI, not our tools.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup_file() {
+	load helpers
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+
+teardown_file() {
+	cloud_stop
+}
+
+setup() {
+	if [ -x /usr/bin/aws ]; then
+		AWS=/usr/bin/aws
+	elif command -v aws >/dev/null; then
+		AWS=$(command -v aws)
+	else
+		skip "the AWS CLI is not installed (apt-get install awscli)"
+	fi
+	# exit status of a failed call: 254 in AWS CLI v2, 255 in v1
+	case $("$AWS" --version 2>&1) in
+	aws-cli/1.*) E=255 ;;
+	*) E=254 ;;
+	esac
+	cloud_check_endpoints
+	cloud_ctl POST /reset >/dev/null
+}
+
+# aws ARGS...: the AWS CLI against the cloud
+aws() {
+	"$AWS" --endpoint-url "$CLOUD_URL" --output json "$@"
+}
+
+@test "sigv4 verifier passes AWS's test vectors" {
+	run -0 python3 -m unittest discover -s "$REPO_ROOT/tests/cloud" -p 'test_sigv4.py'
+	[[ $output == *OK* ]]
+}
+
+@test "harness: endpoints are loopback, no AWS config is read" {
+	[[ $AWS_ENDPOINT_URL == http://127.0.0.1:* ]]
+	[[ $AWS_EC2_METADATA_SERVICE_ENDPOINT == "$CLOUD_URL/_imds/host" ]]
+	[ ! -e "$AWS_CONFIG_FILE" ]
+	[ -z "${AWS_PROFILE:-}" ]
+	run ! env AWS_ENDPOINT_URL_SSM=https://ssm.us-east-1.amazonaws.com \
+		bash -c "source '$REPO_ROOT/tests/helpers.bash'; CLOUD_URL=x; AWS_ENDPOINT_URL_SSM=https://ssm.us-east-1.amazonaws.com cloud_check_endpoints"
+	[[ $output == *"AWS_ENDPOINT_URL_SSM"*"refusing"* ]]
+}
+
+@test "describe-instances: filters, OR within a filter, AND across filters" {
+	cloud_seed 6 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
+	cloud_seed 3 '{"tags":{"runner-pool:pool":"acme/api","runner-pool:state":"running"},"lifecycle":"spot","instance_type":"m6i.large"}' >/dev/null
+	cloud_seed 2 '{"tags":{"runner-pool:pool":"acme/web"},"state":"terminated"}' >/dev/null
+	run -0 aws ec2 describe-instances --filters Name=tag:runner-pool:pool,Values=acme/web \
+		--query 'length(Reservations[].Instances[])'
+	[ "$output" = 8 ]
+	run -0 aws ec2 describe-instances --filters Name=tag:runner-pool:pool,Values=acme/web \
+		Name=instance-state-name,Values=running,pending --query 'length(Reservations[].Instances[])'
+	[ "$output" = 6 ]
+	run -0 aws ec2 describe-instances --filters 'Name=tag:runner-pool:pool,Values=acme/*' \
+		Name=instance-lifecycle,Values=spot Name=instance-type,Values='m?i.*' \
+		--query 'Reservations[].Instances[].[InstanceLifecycle,InstanceType,State.Code,Placement.AvailabilityZone]' --output text
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} == spot*m6i.large*16*us-east-1[a-d] ]]
+	run -0 aws ec2 describe-instances --filters Name=tag-key,Values=runner-pool:state \
+		Name=tag:runner-pool:state,Values=running --query 'length(Reservations[].Instances[])'
+	[ "$output" = 3 ]
+	run -"$E" aws ec2 describe-instances --filters Name=no-such-filter,Values=x
+	[[ $output == *InvalidParameterValue* ]]
+}
+
+@test "describe-instances: pagination with MaxResults and NextToken" {
+	cloud_seed 250 '{"tags":{"p":"x"}}' >/dev/null
+	cloud_ctl DELETE /calls >/dev/null
+	run -0 aws ec2 describe-instances --page-size 100 --query 'length(Reservations[].Instances[])'
+	[ "$output" = 250 ]
+	run -0 cloud_calls service=ec2
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(jq -r '.params.MaxResults' <<<"${lines[0]}")" = 100 ]
+	[ "$(jq -r '.params.NextToken // "none"' <<<"${lines[0]}")" = none ]
+	[ "$(jq -r '.params.NextToken | length > 0' <<<"${lines[2]}")" = true ]
+	# ids are unique across pages
+	run -0 aws ec2 describe-instances --page-size 100 --query 'Reservations[].Instances[].InstanceId' --output text
+	[ "$(tr -s '\t ' '\n\n' <<<"$output" | sort -u | grep -c .)" -eq 250 ]
+	# MaxResults out of range, and combined with instance ids
+	run -"$E" aws ec2 describe-instances --no-paginate --max-results 4
+	[[ $output == *InvalidParameterValue* ]]
+	id=$(cloud_seed 1)
+	run -"$E" aws ec2 describe-instances --no-paginate --max-results 5 --instance-ids "$id"
+	[[ $output == *InvalidParameterCombination* ]]
+}
+
+@test "instance ids: malformed, not found, eventual consistency" {
+	run -"$E" aws ec2 describe-instances --instance-ids i-nothex
+	[[ $output == *InvalidInstanceID.Malformed* ]]
+	run -"$E" aws ec2 describe-instances --instance-ids i-0123456789abcdef0
+	[[ $output == *InvalidInstanceID.NotFound* ]]
+	cloud_ctl POST /settings '{"consistency_ms":1500}' >/dev/null
+	id=$(cloud_seed 1 '{"consistency":true}')
+	AWS_MAX_ATTEMPTS=1 run -"$E" aws ec2 create-tags --resources "$id" --tags Key=a,Value=b
+	[[ $output == *InvalidInstanceID.NotFound* ]]
+	sleep 1.6
+	run -0 aws ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].InstanceId' --output text
+	[ "$output" = "$id" ]
+}
+
+@test "create-tags and delete-tags, limits, all or nothing" {
+	mapfile -t ids < <(cloud_seed 3)
+	run -0 aws ec2 create-tags --resources "${ids[@]}" --tags Key=runner-pool:claim:42,Value=1700000000000 Key=k2,Value=
+	run -0 aws ec2 describe-instances --filters Name=tag:runner-pool:claim:42,Values=1700000000000 Name=tag:k2,Values= \
+		--query 'length(Reservations[].Instances[])'
+	[ "$output" = 3 ]
+	# DeleteTags with a value deletes only on a match
+	run -0 aws ec2 delete-tags --resources "${ids[0]}" --tags Key=runner-pool:claim:42,Value=other
+	run -0 aws ec2 delete-tags --resources "${ids[1]}" --tags Key=runner-pool:claim:42
+	run -0 aws ec2 describe-instances --filters Name=tag-key,Values=runner-pool:claim:42 \
+		--query 'Reservations[].Instances[].InstanceId' --output text
+	[[ $output == *"${ids[0]}"* && $output == *"${ids[2]}"* && $output != *"${ids[1]}"* ]]
+	# the 51st tag fails the whole call
+	tags=()
+	for n in $(seq 1 48); do tags+=("Key=t$n,Value=v"); done
+	run -0 aws ec2 create-tags --resources "${ids[0]}" --tags "${tags[@]}"
+	run -"$E" aws ec2 create-tags --resources "${ids[1]}" "${ids[0]}" --tags Key=one,Value=more
+	[[ $output == *TagLimitExceeded* ]]
+	run -0 aws ec2 describe-instances --filters Name=tag-key,Values=one --query 'length(Reservations[].Instances[])'
+	[ "$output" = 0 ]
+	run -"$E" aws ec2 create-tags --resources "${ids[0]}" --tags Key=aws:x,Value=y
+	[[ $output == *InvalidParameterValue* ]]
+	run -"$E" aws ec2 create-tags --resources "${ids[0]}" --tags "Key=$(printf 'k%.0s' $(seq 129)),Value=y"
+	[[ $output == *InvalidParameterValue* ]]
+}
+
+@test "launch templates: create, duplicate, versions, default" {
+	ud=$(printf '#!/bin/sh\necho hi\n' | base64 -w0)
+	run -0 aws ec2 create-launch-template --launch-template-name pool-acme \
+		--launch-template-data "{\"ImageId\":\"ami-0a1b2c3d4e5f60001\",\"UserData\":\"$ud\",\"IamInstanceProfile\":{\"Name\":\"runner\"},\"MetadataOptions\":{\"HttpTokens\":\"required\",\"InstanceMetadataTags\":\"enabled\"},\"InstanceInitiatedShutdownBehavior\":\"terminate\"}" \
+		--query LaunchTemplate.LatestVersionNumber
+	[ "$output" = 1 ]
+	run -"$E" aws ec2 create-launch-template --launch-template-name pool-acme --launch-template-data '{"ImageId":"ami-0a1b2c3d4e5f60001"}'
+	[[ $output == *InvalidLaunchTemplateName.AlreadyExistsException* ]]
+	run -0 aws ec2 create-launch-template-version --launch-template-name pool-acme --source-version 1 \
+		--launch-template-data '{"ImageId":"ami-0a1b2c3d4e5f60002"}' \
+		--query 'LaunchTemplateVersion.[VersionNumber,LaunchTemplateData.ImageId,LaunchTemplateData.MetadataOptions.InstanceMetadataTags]' --output text
+	[ "$output" = "2	ami-0a1b2c3d4e5f60002	enabled" ]
+	run -0 aws ec2 modify-launch-template --launch-template-name pool-acme --default-version 2 \
+		--query LaunchTemplate.DefaultVersionNumber
+	[ "$output" = 2 ]
+	run -0 aws ec2 describe-launch-template-versions --launch-template-name pool-acme --versions '$Default' '$Latest' 1 \
+		--query 'LaunchTemplateVersions[].VersionNumber' --output text
+	[ "$output" = "2	1" ]
+	run -"$E" aws ec2 describe-launch-templates --launch-template-names nope
+	[[ $output == *InvalidLaunchTemplateName.NotFoundException* ]]
+	run -"$E" aws ec2 create-launch-template --launch-template-name bad --launch-template-data '{"UserData":"!!!"}'
+	[[ $output == *InvalidUserData.Malformed* ]]
+}
+
+@test "create-fleet: attribute-based types over subnets, tags at launch, processes" {
+	ud=$(printf '#!/bin/sh\nenv | sort > env.txt\necho ready\nsleep 1\nshutdown -h now\nsleep 30\n' | base64 -w0)
+	aws ec2 create-launch-template --launch-template-name pool-fleet \
+		--launch-template-data "{\"ImageId\":\"ami-0a1b2c3d4e5f60001\",\"UserData\":\"$ud\",\"InstanceInitiatedShutdownBehavior\":\"terminate\"}" >/dev/null
+	cat >"$BATS_TEST_TMPDIR/fleet.json" <<-'EOF'
+	{"Type":"instant",
+	 "LaunchTemplateConfigs":[{"LaunchTemplateSpecification":{"LaunchTemplateName":"pool-fleet","Version":"$Latest"},
+	   "Overrides":[
+	     {"SubnetId":"subnet-0a1b2c3d4e5f60001","InstanceRequirements":{"VCpuCount":{"Min":4,"Max":4},"MemoryMiB":{"Min":16384},"AllowedInstanceTypes":["m6i.*","r6i.*"]}},
+	     {"SubnetId":"subnet-0a1b2c3d4e5f60003","InstanceRequirements":{"VCpuCount":{"Min":4,"Max":4},"MemoryMiB":{"Min":16384},"AllowedInstanceTypes":["m6i.*","r6i.*"]}}]}],
+	 "TargetCapacitySpecification":{"TotalTargetCapacity":4,"DefaultTargetCapacityType":"spot"},
+	 "SpotOptions":{"AllocationStrategy":"price-capacity-optimized"},
+	 "TagSpecifications":[{"ResourceType":"instance","Tags":[{"Key":"runner-pool:pool","Value":"acme/fleet"},{"Key":"runner-pool:state","Value":"created"}]}]}
+	EOF
+	run -0 aws ec2 create-fleet --cli-input-json "file://$BATS_TEST_TMPDIR/fleet.json"
+	[ "$(jq '[.Instances[].InstanceIds[]] | length' <<<"$output")" -eq 4 ]
+	[ "$(jq -r '[.Instances[].InstanceType] | unique | join(",")' <<<"$output")" = m6i.xlarge ]
+	[ "$(jq -r '[.Instances[].LaunchTemplateAndOverrides.Overrides.SubnetId] | unique | length' <<<"$output")" -eq 2 ]
+	[ "$(jq '.Errors | length' <<<"$output")" -eq 0 ]
+	id=$(jq -r '.Instances[0].InstanceIds[0]' <<<"$output")
+	run -0 aws ec2 describe-instances --filters Name=tag:runner-pool:pool,Values=acme/fleet \
+		--query 'Reservations[].Instances[].[InstanceLifecycle,Tags[?Key==`runner-pool:state`]|[0].Value]' --output text
+	[ "${#lines[@]}" -eq 4 ]
+	[ "${lines[0]}" = "spot	created" ]
+	# the user data ran with exactly the contract's environment
+	dir="$CLOUD_DIR/instances/$id"
+	for _ in $(seq 50); do [ -s "$dir/env.txt" ] && break; sleep 0.1; done
+	run -0 cut -d= -f1 "$dir/env.txt"
+	[[ "${lines[*]}" == "AWS_EC2_METADATA_SERVICE_ENDPOINT AWS_ENDPOINT_URL AWS_ENDPOINT_URL_EC2 AWS_ENDPOINT_URL_SSM HOME PATH PWD RUNNER_POOL_ROOT"* ]]
+	grep -qx "AWS_EC2_METADATA_SERVICE_ENDPOINT=$CLOUD_URL/_imds/$id" "$dir/env.txt"
+	grep -qx "RUNNER_POOL_ROOT=$dir" "$dir/env.txt"
+	# shutdown -h now + terminate-on-shutdown: the instance terminates
+	for _ in $(seq 50); do
+		state=$(cloud_ctl GET "/instances/$id" | jq -r .state)
+		[ "$state" = terminated ] && break
+		sleep 0.1
+	done
+	[ "$state" = terminated ]
+	[ "$(cloud_ctl GET "/instances/$id" | jq -r .process.running)" = false ]
+}
+
+@test "create-fleet faults: capacity and partial" {
+	aws ec2 create-launch-template --launch-template-name pool-f --launch-template-data '{"ImageId":"ami-0a1b2c3d4e5f60001","InstanceType":"c5.large"}' >/dev/null
+	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"capacity","count":1}' \
+		'{"service":"ec2","action":"CreateFleet","kind":"partial","launch":1,"count":1}'
+	spec='{"Type":"instant","LaunchTemplateConfigs":[{"LaunchTemplateSpecification":{"LaunchTemplateName":"pool-f","Version":"$Default"}}],"TargetCapacitySpecification":{"TotalTargetCapacity":3,"DefaultTargetCapacityType":"spot"}}'
+	run -0 aws ec2 create-fleet --cli-input-json "$spec"
+	[ "$(jq '.Instances | length' <<<"$output")" -eq 0 ]
+	[ "$(jq -r '.Errors[0].ErrorCode' <<<"$output")" = InsufficientInstanceCapacity ]
+	run -0 aws ec2 create-fleet --cli-input-json "$spec"
+	[ "$(jq '[.Instances[].InstanceIds[]] | length' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.Errors[0].ErrorCode' <<<"$output")" = InsufficientInstanceCapacity ]
+	run -0 aws ec2 create-fleet --cli-input-json "$spec"
+	[ "$(jq '[.Instances[].InstanceIds[]] | length' <<<"$output")" -eq 3 ]
+}
+
+@test "terminate-instances: states, and terminated instances stay visible" {
+	cloud_ctl POST /settings '{"shutdown_ms":300}' >/dev/null
+	mapfile -t ids < <(cloud_seed 2)
+	run -0 aws ec2 terminate-instances --instance-ids "${ids[@]}" \
+		--query 'TerminatingInstances[].[PreviousState.Name,CurrentState.Name,CurrentState.Code]' --output text
+	[ "${lines[0]}" = "running	shutting-down	32" ]
+	sleep 0.5
+	run -0 aws ec2 describe-instances --filters Name=instance-state-name,Values=terminated \
+		--query 'length(Reservations[].Instances[])'
+	[ "$output" = 2 ]
+	run -0 aws ec2 terminate-instances --instance-ids "${ids[0]}" --query 'TerminatingInstances[0].CurrentState.Name' --output text
+	[ "$output" = terminated ]
+}
+
+@test "ssm: SecureString, versions, overwrite, never a value in the calls log" {
+	run -0 aws ssm put-parameter --name /runner-pool/acme/regtoken --type SecureString --value s3cr3t-token-value
+	[ "$(jq .Version <<<"$output")" -eq 1 ]
+	run -"$E" aws ssm put-parameter --name /runner-pool/acme/regtoken --type SecureString --value other
+	[[ $output == *ParameterAlreadyExists* ]]
+	run -0 aws ssm put-parameter --name /runner-pool/acme/regtoken --type SecureString --value s3cr3t-token-value2 --overwrite
+	[ "$(jq .Version <<<"$output")" -eq 2 ]
+	run -0 aws ssm get-parameter --name /runner-pool/acme/regtoken --with-decryption
+	[ "$(jq -r .Parameter.Value <<<"$output")" = s3cr3t-token-value2 ]
+	[ "$(jq -r .Parameter.Type <<<"$output")" = SecureString ]
+	[ "$(jq -r '.Parameter.LastModifiedDate | type' <<<"$output")" = string ]
+	run -0 aws ssm get-parameter --name /runner-pool/acme/regtoken
+	[[ $(jq -r .Parameter.Value <<<"$output") != *s3cr3t* ]]
+	run -0 aws ssm get-parameters --names /runner-pool/acme/regtoken /runner-pool/none --with-decryption
+	[ "$(jq -r '.InvalidParameters[0]' <<<"$output")" = /runner-pool/none ]
+	run -"$E" aws ssm get-parameter --name /runner-pool/none
+	[[ $output == *ParameterNotFound* ]]
+	run -"$E" aws ssm put-parameter --name 'bad name' --type String --value x
+	[[ $output == *ValidationException* ]]
+	run -0 aws ssm delete-parameter --name /runner-pool/acme/regtoken
+	run -0 cloud_calls service=ssm
+	[[ $output == *PutParameter* && $output == *'"mutating":true'* ]]
+	[[ $output != *s3cr3t* ]]
+	! grep -rq s3cr3t "$CLOUD_DIR/cloud.log"
+}
+
+@test "signatures: wrong secret, unknown key, missing signature" {
+	AWS_SECRET_ACCESS_KEY=wrong run -"$E" aws ec2 describe-instances
+	[[ $output == *SignatureDoesNotMatch* ]]
+	AWS_SECRET_ACCESS_KEY=wrong run -"$E" aws ssm get-parameter --name /x
+	[[ $output == *InvalidSignatureException* ]]
+	AWS_ACCESS_KEY_ID=AKIDUNKNOWNKEY000000 run -"$E" aws ec2 describe-instances
+	[[ $output == *AuthFailure* ]]
+	AWS_ACCESS_KEY_ID=AKIDUNKNOWNKEY000000 run -"$E" aws ssm get-parameter --name /x
+	[[ $output == *UnrecognizedClientException* ]]
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -d 'Action=DescribeInstances&Version=2016-11-15' "$CLOUD_URL/"
+	[ "$output" = 401 ]
+	run -0 cloud_calls service=ec2
+	[[ ${lines[0]} == *'"status":403'*'"code":"SignatureDoesNotMatch"'* ]]
+}
+
+@test "throttling and resets are retried by the AWS CLI, visible in the calls log" {
+	cloud_seed 2 >/dev/null
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"throttle","count":1}'
+	run -0 aws ec2 describe-instances --query 'length(Reservations[].Instances[])'
+	[ "$output" = 2 ]
+	run -0 cloud_calls service=ec2
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} == *'"status":503'*'"code":"RequestLimitExceeded"'* ]]
+	[[ ${lines[1]} == *'"status":200'* ]]
+	cloud_ctl DELETE /calls >/dev/null
+	cloud_fault '{"service":"ssm","action":"GetParameter","kind":"throttle","count":1}'
+	aws ssm put-parameter --name /p --type String --value v >/dev/null
+	run -0 aws ssm get-parameter --name /p --query Parameter.Value --output text
+	[ "$output" = v ]
+	run -0 cloud_calls service=ssm
+	[[ $output == *'"code":"ThrottlingException"'* ]]
+	cloud_ctl DELETE /calls >/dev/null
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"reset","count":1}' \
+		'{"service":"ec2","action":"DescribeInstances","kind":"5xx","status":503,"count":1}'
+	run -0 aws ec2 describe-instances --query 'length(Reservations[].Instances[])'
+	[ "$output" = 2 ]
+	run -0 cloud_calls service=ec2
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} == *'"code":"reset"'* && ${lines[1]} == *'"code":"Unavailable"'* ]]
+	# nothing here mutated anything
+	run -0 jq -s 'map(select(.mutating)) | length' <<<"$output"
+	[ "$output" = 0 ]
+}
+
+@test "imds: token, tags only when enabled, role credentials the cloud accepts" {
+	id=$(cloud_seed 1 '{"metadata_tags":true,"iam_profile":"runner","tags":{"runner-pool:state":"idle"}}')
+	plain=$(cloud_seed 1)
+	b="$CLOUD_URL/_imds/$id/latest"
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -X PUT "$b/api/token"
+	[ "$output" = 400 ]
+	run -0 curl -sS -o /dev/null -w '%{http_code}' "$b/meta-data/instance-id"
+	[ "$output" = 401 ]
+	tok=$(curl -sS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$b/api/token")
+	h="X-aws-ec2-metadata-token: $tok"
+	[ "$(curl -sS -H "$h" "$b/meta-data/instance-id")" = "$id" ]
+	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = idle ]
+	[ "$(curl -sS -H "$h" "$b/meta-data/placement/region")" = us-east-1 ]
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -H "$h" "$b/meta-data/spot/instance-action"
+	[ "$output" = 404 ]
+	# another instance's token is not valid here; tags are off without the option
+	b2="$CLOUD_URL/_imds/$plain/latest"
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -H "$h" "$b2/meta-data/instance-id"
+	[ "$output" = 401 ]
+	tok2=$(curl -sS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$b2/api/token")
+	run -0 curl -sS -o /dev/null -w '%{http_code}' -H "X-aws-ec2-metadata-token: $tok2" "$b2/meta-data/tags/instance"
+	[ "$output" = 404 ]
+	# role credentials sign EC2 calls, with their session token
+	creds=$(curl -sS -H "$h" "$b/meta-data/iam/security-credentials/runner")
+	[[ $(jq -r .AccessKeyId <<<"$creds") == ASIA* ]]
+	AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId <<<"$creds") \
+		AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds") \
+		AWS_SESSION_TOKEN=$(jq -r .Token <<<"$creds") \
+		run -0 aws ec2 create-tags --resources "$id" --tags Key=runner-pool:state,Value=claimed
+	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = claimed ]
+	AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId <<<"$creds") \
+		AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds") \
+		run -"$E" aws ec2 describe-instances
+	[[ $output == *AuthFailure* ]]
+	cloud_ctl POST "/instances/$id/spot-interrupt" '{"after_ms":-1}' >/dev/null
+	run -0 curl -sS -H "$h" "$b/meta-data/spot/instance-action"
+	[ "$(jq -r .action <<<"$output")" = terminate ]
+	# the host pseudo instance: region and credentials, no tags
+	ht=$(curl -sS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "$AWS_EC2_METADATA_SERVICE_ENDPOINT/latest/api/token")
+	[ "$(curl -sS -H "X-aws-ec2-metadata-token: $ht" "$AWS_EC2_METADATA_SERVICE_ENDPOINT/latest/meta-data/iam/security-credentials/")" = localcloud-host-role ]
+}
+
+@test "describe-instances over 5000 instances: pages of 1000 in well under a second" {
+	cloud_seed 5000 '{"tags":{"runner-pool:pool":"acme/bench","runner-pool:state":"idle","runner-pool:deadline":"1900000000","runner-pool:class":"c4m8"}}' >/dev/null
+	: >"$BATS_TEST_TMPDIR/log.before"
+	lines_before=$(wc -l <"$CLOUD_DIR/cloud.log")
+	run -0 aws ec2 describe-instances --page-size 1000 --filters Name=tag:runner-pool:pool,Values=acme/bench \
+		--query 'length(Reservations[].Instances[])'
+	[ "$output" = 5000 ]
+	# the cloud logs each request's service time
+	run -0 awk -v from="$lines_before" 'NR > from && / POST \/ 200 / { sub(/ms$/, "", $NF); if ($NF + 0 > max) max = $NF + 0 } END { print max + 0 }' "$CLOUD_DIR/cloud.log"
+	echo "slowest page: ${output} ms" >&3
+	[ "${output%.*}" -lt 700 ]
+}
