@@ -1,0 +1,59 @@
+# libexec/common.sh: shared functions of the modes (sourced; POSIX sh).
+# The modes read their settings from RP_* variables set by entrypoint.sh.
+
+# shellcheck disable=SC2034
+RP_LIBEXEC=${RP_LIBEXEC:-$(cd "$(dirname "$0")" && pwd)}
+RP_BIN=${RP_BIN:-$(cd "$RP_LIBEXEC/../bin" && pwd)}
+PATH=$RP_BIN:$PATH
+export PATH
+
+say() { printf '%s: %s\n' "${RP_MODE:-runner-pool}" "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# retry CMD...: run CMD, again (jittered backoff) only while it exits 111
+retry() {
+	_rn=0
+	while :; do
+		"$@" && return 0
+		_rs=$?
+		[ "$_rs" -eq 111 ] && [ "$_rn" -lt "${RP_RETRIES:-4}" ] || return "$_rs"
+		_rn=$((_rn + 1))
+		sleep "$(awk -v n="$_rn" 'BEGIN { srand(); printf "%.2f", n * 0.5 + rand() }')"
+	done
+}
+
+# ok1 CMD...: like retry, but exit 1 ("nothing") is fine
+ok1() {
+	retry "$@" && return 0
+	_rs=$?
+	[ "$_rs" -eq 1 ] && return 0
+	return "$_rs"
+}
+
+now_ms() { date +%s%3N; }
+
+config_param() { printf '/runner-pool/%s/config' "$RP_POOL"; }
+token_param() { printf '/runner-pool/%s/regtoken' "$RP_POOL"; }
+
+# output NAME VALUE: a step output (and a line on stderr)
+output() {
+	if [ -n "${GITHUB_OUTPUT:-}" ]; then
+		printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
+	fi
+	say "$1=$2"
+}
+
+group() { [ -n "${GITHUB_ACTIONS:-}" ] && printf '::group::%s\n' "$*" >&2; return 0; }
+endgroup() { [ -n "${GITHUB_ACTIONS:-}" ] && printf '::endgroup::\n' >&2; return 0; }
+
+# wait_for TIMEOUT INTERVAL CMD...: until CMD succeeds or TIMEOUT seconds pass
+wait_for() {
+	_wend=$(($(date +%s) + $1))
+	_wint=$2
+	shift 2
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s)" -ge "$_wend" ] && return 1
+		sleep "$_wint"
+	done
+}
