@@ -6,6 +6,7 @@
 #   cloud_ctl METHOD PATH [JSON]   the control API (PATH below /_cloud)
 #   cloud_calls [QUERY]     the calls log, JSON Lines
 #   cloud_seed COUNT [JSON] seed COUNT instances, ids on stdout
+#   cloud_mutating_calls [QUERY]   the calls that changed something
 #   cloud_fault JSON...     add faults (one JSON object per argument)
 #   cloud_check_endpoints   fail unless every endpoint variable is loopback
 #
@@ -149,6 +150,13 @@ cloud_ctl() {
 # cloud_calls [QUERY]: the calls log as JSON Lines (QUERY e.g. service=ec2)
 cloud_calls() {
 	curl -sS --fail-with-body "$CLOUD_URL/_cloud/calls${1:+?$1}"
+}
+
+# cloud_mutating_calls [QUERY]: only the calls that changed something
+cloud_mutating_calls() {
+	local out
+	out=$(cloud_calls "$@") || return 1
+	jq -c 'select(.mutating)' <<<"$out"
 }
 
 # cloud_seed COUNT [JSON]: seed COUNT instances (JSON: the other fields of
