@@ -163,6 +163,8 @@ aws() {
 				printf 'Authorization: %s\n' \
 					"$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")"
 			} >"$T/h"
+			# a last look just before sending (a grant: is the claim still there?)
+			[ -z "${PRECHECK:-}" ] || eval "$PRECHECK" || return 1
 			_c=$(curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @"$T/h" \
 				--data-binary @"$4" "$2/")
 			case $_c in
@@ -238,6 +240,8 @@ serve() {
 	done
 	_tok=
 	start_runner
+	# the claimant may have handed it back meanwhile (surplus grant)
+	[ "$(tag state)" = releasing ] && return 0
 	tags set state=running "runner=$NAME" || return 1
 	log "serving run $1 as $NAME"
 }
@@ -257,8 +261,8 @@ release() {
 		rm -f "$RD/.runner" "$RD/.credentials"
 	fi
 	rm -rf "$RD/_work" "${RUNNER_TEMP:-$RD/_work/_temp}"
-	tags del run-id runner || return 1
 	tags set state=idle "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
+	tags del run-id runner || return 1
 	log "released: idle"
 }
 
@@ -279,8 +283,10 @@ grant() {
 		fi
 	done
 	if [ -n "$_best" ]; then
+		PRECHECK="md 'meta-data/tags/instance/${P}claim:$_best' >/dev/null"
 		tags set state=claimed "run-id=$_best" \
-			"deadline=$((_now + RP_MAX_RUNTIME))" || return 1
+			"deadline=$((_now + RP_MAX_RUNTIME))" || { PRECHECK=""; return 1; }
+		PRECHECK=""
 		log "granted to run $_best"
 	fi
 	# shellcheck disable=SC2086
