@@ -255,10 +255,14 @@ github_link_next(const char *link, char *out, size_t outlen)
 		    (gt = strchr(lt, '>')) == NULL)
 			return 0;
 		/* the parameters run to the next ',' outside quotes */
-		for (end = gt + 1; *end && *end != ','; end++)
-			if (*end == '"')
-				while (*++end && *end != '"')
-					;
+		for (end = gt + 1; *end && *end != ','; end++) {
+			if (*end != '"')
+				continue;
+			while (*++end && *end != '"')
+				;
+			if (*end == '\0')
+				break;
+		}
 		for (p = gt + 1; p < end; p++) {
 			const char *v, *ve;
 			size_t vl;

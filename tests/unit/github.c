@@ -175,6 +175,12 @@ test_link(void)
 	CHECK(github_link_next("", out, sizeof(out)) == 0);
 	CHECK(github_link_next("<http://h/a>; rel=\"nextish\"", out,
 	    sizeof(out)) == 0);
+	/* an unterminated quote ends the header */
+	CHECK(github_link_next("<http://h/x>; title=\"a, b", out,
+	    sizeof(out)) == 0);
+	CHECK(github_link_next("<http://h/x>; rel=\"next", out,
+	    sizeof(out)) == 1);
+	CHECK(github_link_next("<http://h/x", out, sizeof(out)) == 0);
 	/* too long for out */
 	CHECK(github_link_next("<http://h/aaaaaaaaaaaa>; rel=next", out,
 	    8) == 0);
