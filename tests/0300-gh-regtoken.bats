@@ -104,6 +104,11 @@ make_app() {
 		"apps/create-installation-access-token", "actions/create-registration-token-for-org"]'
 	# the app won over GITHUB_TOKEN
 	gh_calls | jq -s -e 'last | .auth_kind == "installation"'
+	# a PEM squeezed onto one line with literal \n, as some secret stores do
+	oneline=$(awk '{printf "%s\\n", $0}' "$BATS_TEST_TMPDIR/app.pem")
+	[[ $oneline != *$'\n'* ]]
+	GITHUB_APP_PRIVATE_KEY=$oneline GITHUB_APP_ID=4242 run -0 gh-regtoken --scope acme
+	jq -e '.scope == "acme"' <<<"$output"
 }
 
 @test "GitHub App not installed on the repository: says so, exit 100" {
