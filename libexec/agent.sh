@@ -131,9 +131,12 @@ imds_token() {
 
 # md PATH: a metadata item (fresh token on 401)
 md() {
-	curl -sf -m 5 -H @"$T/imds.h" "$IMDS/latest/$1" && return 0
-	imds_token || return 1
-	curl -sf -m 5 -H @"$T/imds.h" "$IMDS/latest/$1"
+	_mc=$(curl -s -m 5 -o "$T/md" -w '%{http_code}' -H @"$T/imds.h" "$IMDS/latest/$1")
+	if [ "$_mc" = 401 ]; then
+		imds_token || return 1
+		_mc=$(curl -s -m 5 -o "$T/md" -w '%{http_code}' -H @"$T/imds.h" "$IMDS/latest/$1")
+	fi
+	[ "$_mc" = 200 ] && cat "$T/md"
 }
 
 tag() { md "meta-data/tags/instance/$P$1" 2>/dev/null; }

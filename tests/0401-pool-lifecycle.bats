@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# end to end: refresh -> provision (cold) -> job -> release -> provision (warm)
+
+bats_require_minimum_version 1.5.0
+load 0400-common
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+@test "the agent's SigV4 in sh matches AWS's suite (dash and busybox sh)" {
+	for sh in dash "busybox sh"; do
+		run $sh -c '
+			RP_AGENT_LIB=1 . "$1/libexec/agent.sh"
+			S=$1/tests/cloud/aws-sigv4-test-suite
+			for c in get-vanilla post-x-www-form-urlencoded get-vanilla-with-session-token post-vanilla get-utf8; do
+				got=$(sign wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY us-east-1 service 20150830T123600Z "$(cat "$S/$c/$c.sts")")
+				[ "$got" = "$(sed "s/.*Signature=//" "$S/$c/$c.authz")" ] || { echo "FAIL $c"; exit 1; }
+			done
+			printf "Param1=value1" >"$BATS_TEST_TMPDIR/body"
+			a=$(authz AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY "" us-east-1 service 20150830T123600Z example.amazonaws.com application/x-www-form-urlencoded "$BATS_TEST_TMPDIR/body")
+			[ "$a" = "$(cat "$S/post-x-www-form-urlencoded/post-x-www-form-urlencoded.authz")" ] || exit 1
+			k=365c365c00ff
+			[ "$(hmac $k msg)" = "$(printf msg | openssl dgst -sha256 -mac HMAC -macopt hexkey:$k -binary | hexof)" ] || exit 1
+			echo ok' sh "$REPO_ROOT"
+		[ "$status" -eq 0 ]
+		[ "$output" = ok ]
+	done
+}
+
+@test "agent and modes are shellcheck -s sh clean" {
+	command -v shellcheck || skip "no shellcheck"
+	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh"
+	[ "$status" -eq 0 ]
+}
+
+@test "lifecycle: refresh, cold provision, a job, release, warm provision" {
+	run refresh INPUT_IDLE_TIME_SEC=600
+	[ "$status" -eq 0 ]
+	run --separate-stderr provision 101 2
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(jq -s 'map(select(.state == "running" and .run_id == "101" and (.reused | not))) | length' <<<"$output")" -eq 2 ]
+	[[ "$stderr" == *"launched=2"* ]]
+	# a job runs on one of them, labelled with the run id only
+	id=$(job 101 'echo hi from $RUNNER_NAME')
+	wait_until 20 job_done "$id"
+	run cloud_ctl GET "/github/jobs/$id"
+	[ "$(jq -r .conclusion <<<"$output")" = success ]
+	[[ "$(jq -r .runner_name <<<"$output")" == rp-i-*-101 ]]
+	run cloud_ctl GET /github/runners
+	[ "$(jq '[.runners[] | select(.status == "online")] | length' <<<"$output")" -eq 2 ]
+	[ "$(jq -c '[.runners[].labels | map(.name)] | unique' <<<"$output")" = '[["101"]]' ]
+	# release: idle, runner deregistered, workspace wiped
+	run release 101
+	[ "$status" -eq 0 ]
+	[ "$(count --state idle)" -eq 2 ]
+	no_run() { [ "$(count --run-id 101)" -eq 0 ]; }
+	wait_until 5 no_run
+	run cloud_ctl GET /github/runners
+	[ "$(jq '.runners | length' <<<"$output")" -eq 0 ]
+	! ls -d "$CLOUD_DIR"/instances/*/actions-runner/_work/acme 2>/dev/null
+	# warm: both reused, nothing launched
+	run --separate-stderr provision 102 2
+	[ "$status" -eq 0 ]
+	[ "$(jq -s 'map(select(.reused)) | length' <<<"$output")" -eq 2 ]
+	[[ "$stderr" == *"launched=0"* ]]
+	[ "$(count --run-id 102 --state running)" -eq 2 ]
+	# the token never left SSM: not in user data, tags or logs
+	tok=$(cloud_ctl GET /github/registration-tokens | jq -r '.. | .token? // empty' | head -n1)
+	[ -n "$tok" ]
+	! grep -rqF "$tok" "$CLOUD_DIR"/instances/*/console.log "$CLOUD_DIR"/instances/*/runner.log
+	! pool-list --pool acme/web | grep -qF "$tok"
+}
+
+@test "provision: more than idle: claims what is idle, launches the rest" {
+	refresh INPUT_IDLE_TIME_SEC=600
+	provision 201 1 >/dev/null
+	release 201
+	run --separate-stderr provision 202 3
+	[ "$status" -eq 0 ]
+	[ "$(jq -s 'map(select(.reused)) | length' <<<"$output")" -eq 1 ]
+	[ "$(jq -s 'map(select(.reused | not)) | length' <<<"$output")" -eq 2 ]
+}
+
+@test "release never touches another run's instances" {
+	refresh INPUT_IDLE_TIME_SEC=600
+	provision 301 1 >/dev/null
+	provision 302 1 >/dev/null
+	run release 301
+	[ "$status" -eq 0 ]
+	[ "$(count --run-id 302 --state running)" -eq 1 ]
+	[ "$(count --state idle)" -eq 1 ]
+	run release 999
+	[ "$status" -eq 0 ]
+}
+
+@test "entrypoint: a bad input is named, exits 100 and calls nothing" {
+	cloud_ctl DELETE /calls
+	run refresh INPUT_SUBNET_IDS=subnet-xyz
+	[ "$status" -eq 100 ]
+	[ "$output" = "ec2-runner-pool: input subnet-ids: 'subnet-xyz' is not valid" ]
+	run provision 1 0
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"input instance-count"* ]]
+	run env INPUT_MODE=provision INPUT_USAGE_CLASS=cheap INPUT_RUN_ID=1 "$REPO_ROOT/entrypoint.sh"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"input usage-class"* ]]
+	[ -z "$(cloud_calls)" ]
+}

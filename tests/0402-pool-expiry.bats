@@ -1,0 +1,72 @@
+#!/usr/bin/env bats
+# end to end: min idle, expiry and self-termination, spot interruption,
+# a failed provision leaves nothing behind
+
+bats_require_minimum_version 1.5.0
+load 0400-common
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+idle_is() { [ "$(count --state idle)" -eq "$1" ]; }
+none_left() { [ "$(count)" -eq 0 ]; }
+
+@test "min-idle: refresh keeps N idle runners per class" {
+	run refresh INPUT_MIN_IDLE=2 INPUT_IDLE_TIME_SEC=600
+	[ "$status" -eq 0 ]
+	wait_until 20 idle_is 2
+	# idle and unclaimed: no EC2 or SSM call from the instances' roles
+	cloud_ctl DELETE /calls
+	sleep 2
+	[ -z "$(cloud_calls | jq -c 'select(.access_key | startswith("ASIA"))')" ]
+	# again: nothing more to launch
+	run refresh INPUT_MIN_IDLE=2 INPUT_IDLE_TIME_SEC=600
+	[ "$(count)" -eq 2 ]
+	# per class
+	run refresh 'INPUT_MIN_IDLE={"default":1,"large":1}' INPUT_IDLE_TIME_SEC=600 \
+		'INPUT_RESOURCE_CLASS_CONFIG={"large":{"cpu":4,"mmem":8192}}'
+	[ "$status" -eq 0 ]
+	[ "$(count --class large)" -eq 1 ]
+}
+
+@test "expiry: an idle runner past deadline + grace terminates itself" {
+	refresh INPUT_IDLE_TIME_SEC=2 INPUT_GRACE_SEC=1 >/dev/null
+	provision 401 1 >/dev/null
+	release 401
+	[ "$(count --state idle)" -eq 1 ]
+	wait_until 15 none_left
+	[ "$(pool-list --pool acme/web --all | jq -r .ec2_state)" != running ]
+}
+
+@test "expiry: refresh reaps what is past its deadline" {
+	refresh INPUT_IDLE_TIME_SEC=1 INPUT_GRACE_SEC=600 >/dev/null
+	provision 402 1 >/dev/null
+	release 402
+	sleep 2
+	run refresh INPUT_IDLE_TIME_SEC=1 INPUT_GRACE_SEC=0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"reaped":1'* ]]
+	[ "$(count)" -eq 0 ]
+}
+
+@test "spot interruption: the agent marks itself terminating and shuts down" {
+	refresh INPUT_IDLE_TIME_SEC=600 >/dev/null
+	provision 501 1 >/dev/null
+	id=$(pool-list --pool acme/web | jq -r .id)
+	cloud_ctl POST "/instances/$id/spot-interrupt" '{}' >/dev/null
+	wait_until 15 none_left
+	run pool-list --pool acme/web --all
+	[ "$(jq -r .state <<<"$output")" = terminating ]
+}
+
+@test "a failed provision withdraws, releases, terminates: nothing left behind" {
+	refresh INPUT_IDLE_TIME_SEC=600 >/dev/null
+	provision 601 1 >/dev/null
+	release 601
+	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"partial","launch":1,"count":5}'
+	run --separate-stderr provision 602 3
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"launching 2 instances failed"* ]]
+	noserve() { [ "$(count --run-id 602)" -eq 0 ] && idle_is 1; }
+	wait_until 15 noserve
+	[ "$(count)" -eq 1 ]
+}
