@@ -48,7 +48,7 @@ static const char usage[] =
 "Exit status: 0 all N claimed, 1 fewer claimed (those owned are printed;\n"
 "launch the rest), 100 usage or permanent error, 111 temporary failure.\n";
 
-enum { PENDING, OWNED, LOST };
+enum { UNTRIED, PENDING, OWNED, LOST };
 
 struct cand {
 	char id[32];
@@ -101,7 +101,7 @@ judge(void *arg, const struct ec2_instance *in)
 	const char *run = ec2_tag(in, POOL_T_RUN);
 	char key[64];
 
-	if (c == NULL || c->st == LOST)
+	if (c == NULL || c->st == LOST || c->st == UNTRIED)
 		return 0;
 	snprintf(key, sizeof(key), POOL_T_CLAIM "%s", cl->run);
 	if (run && strcmp(run, cl->run) == 0 && state &&
@@ -142,7 +142,7 @@ is_pending(int st)
 static int
 is_open(int st)
 {
-	return st != LOST;
+	return st == PENDING || st == OWNED;
 }
 
 static size_t
@@ -162,6 +162,7 @@ add_claims(struct aws *a, struct claim *cl, const char **ids, size_t n)
 {
 	char key[64], val[32];
 	struct ec2_tag t;
+	struct cand *c;
 	size_t i;
 
 	snprintf(key, sizeof(key), POOL_T_CLAIM "%s", cl->run);
@@ -181,7 +182,8 @@ add_claims(struct aws *a, struct claim *cl, const char **ids, size_t n)
 		    != 0)
 			return -1;
 		tool_log("%s: %s: claim lost", ids[i], aws_error_code(a));
-		find(cl, ids[i])->st = LOST;
+		if ((c = find(cl, ids[i])) != NULL)
+			c->st = LOST;
 	}
 	error_clear();
 	return 0;
@@ -282,7 +284,7 @@ main(int argc, char **argv)
 			cl.c = nc;
 		}
 		snprintf(cl.c[cl.n].id, sizeof(cl.c[0].id), "%s", id);
-		cl.c[cl.n++].st = PENDING;
+		cl.c[cl.n++].st = UNTRIED;
 		cJSON_Delete(o);
 	}
 	if (r == -1)
@@ -311,13 +313,14 @@ main(int argc, char **argv)
 
 	end = now_ms() + (double)timeout * 1000;
 	while (count(&cl, OWNED) < (size_t)want && now_ms() < end) {
-		size_t need = (size_t)want - count(&cl, OWNED) -
-		    count(&cl, PENDING);
+		long long need = want - (long long)count(&cl, OWNED) -
+		    (long long)count(&cl, PENDING);
 		const char *batch[EC2_BATCH];
 		size_t nb = 0;
 
 		/* candidates from 'next' on are untried */
 		while (need > 0 && next < cl.n) {
+			cl.c[next].st = PENDING;
 			batch[nb++] = cl.c[next++].id;
 			need--;
 		}
