@@ -28,7 +28,8 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB = lib/libpool.a
 TOOLS = $(patsubst %.c,%,$(wildcard bin/*.c))
 UNIT = $(patsubst %.c,%,$(wildcard tests/unit/*.c))
-MAN = $(wildcard man/*.1)
+MAN1 = $(wildcard man/*.1)
+MAN7 = $(wildcard man/*.7)
 
 all: $(TOOLS)
 
@@ -51,17 +52,20 @@ unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; ./$$t $(SUITE); done
 
 BATS ?= bats
+TESTS ?= tests/*.bats
 check: all unit
-	$(BATS) --jobs 2 --no-parallelize-within-files tests/*.bats 2>/dev/null || $(BATS) tests/*.bats
+	$(BATS) $(TESTS)
 
 demo: all
 	sh tests/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANPREFIX)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
 	install -m 755 libexec/* $(DESTDIR)$(LIBEXECDIR)
-	install -m 644 $(MAN) $(DESTDIR)$(MANPREFIX)/man1
+	install -m 644 $(MAN1) $(DESTDIR)$(MANPREFIX)/man1
+	install -m 644 $(MAN7) $(DESTDIR)$(MANPREFIX)/man7
 
 clean:
 	rm -f $(LIB) $(LIB_OBJ) $(TOOLS) $(UNIT)

@@ -36,7 +36,7 @@ static const char usage[] =
 "  --count N             how many instances, 1-100 (default 1)\n"
 "  --run-id ID           the GitHub run the instances are launched for\n"
 "  --class CLASS         resource class tag (default 'default')\n"
-"  --usage USAGE         spot or on-demand (default spot)\n"
+"  --usage spot|on-demand (default spot)\n"
 "  --vcpu MIN[:MAX]      vCPUs per instance (default 2)\n"
 "  --memory MIB[:MAX]    memory per instance in MiB (default 4096)\n"
 "  --type PATTERN        allowed instance types (default 'c* m* r*')\n"

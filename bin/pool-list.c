@@ -14,7 +14,7 @@
 #include "tool.h"
 #include "validate.h"
 
-#define MAXV 64
+#define MAXV 1000
 
 static const char usage[] =
 "usage: pool-list [--pool NAME] [--state STATE]... [--run-id ID]\n"
@@ -28,7 +28,7 @@ static const char usage[] =
 "                    terminating (repeatable or comma-separated)\n"
 "  --run-id ID       instances serving this GitHub run\n"
 "  --class CLASS     resource class\n"
-"  --usage USAGE     spot or on-demand\n"
+"  --usage spot|on-demand  spot or on-demand\n"
 "  --type PATTERN    instance type pattern, like c* or m5.* (repeatable)\n"
 "  --id INSTANCE     only these instances (repeatable, at most 1000)\n"
 "  --all             include instances shutting down or terminated\n"

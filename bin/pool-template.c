@@ -32,7 +32,7 @@ static const char usage[] =
 "shutdown.  Prints {\"name\",\"id\",\"version\",\"created\",\"changed\"}.\n"
 "\n"
 "  --ami AMI                 image id (ami-...)\n"
-"  --instance-profile NAME   IAM instance profile name or ARN\n"
+"  --instance-profile PROFILE  IAM instance profile name or ARN\n"
 "  --security-group SG       security group id (repeatable or space-separated)\n"
 "  --user-data FILE          user data script ('-' for stdin, at most 16 KiB)\n"
 "  --pool NAME               the pool (default $RUNNER_POOL, $GITHUB_REPOSITORY)\n"
