@@ -9,13 +9,23 @@
 #include "../../lib/sigv4.h"
 #include "unit.h"
 
+/* dir/name.ext, or NULL when it does not fit */
+static const char *
+case_path(char *buf, size_t len, const char *dir, const char *name,
+    const char *ext)
+{
+	int n = snprintf(buf, len, "%s/%s.%s", dir, name, ext);
+
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
 static char *
 slurp(const char *path)
 {
 	struct buf b = BUF_INIT;
 	char chunk[4096];
 	size_t n;
-	FILE *f = fopen(path, "r");
+	FILE *f = path ? fopen(path, "r") : NULL;
 
 	if (!f)
 		return NULL;
@@ -36,15 +46,12 @@ run_case(const char *dir, const char *name)
 	struct sigv4_result out;
 	char *p;
 
-	snprintf(path, sizeof(path), "%s/%s.req", dir, name);
-	if ((req = slurp(path)) == NULL)
+	if ((req = slurp(case_path(path, sizeof(path), dir, name, "req")))
+	    == NULL)
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s.creq", dir, name);
-	creq = slurp(path);
-	snprintf(path, sizeof(path), "%s/%s.sts", dir, name);
-	sts = slurp(path);
-	snprintf(path, sizeof(path), "%s/%s.authz", dir, name);
-	authz = slurp(path);
+	creq = slurp(case_path(path, sizeof(path), dir, name, "creq"));
+	sts = slurp(case_path(path, sizeof(path), dir, name, "sts"));
+	authz = slurp(case_path(path, sizeof(path), dir, name, "authz"));
 
 	/* body: after the first empty line */
 	if ((p = strstr(req, "\n\n")) != NULL) {
@@ -125,7 +132,9 @@ walk(const char *dir)
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name)
+		    >= sizeof(sub))
+			continue;
 		if (stat(sub, &st) == -1 || !S_ISDIR(st.st_mode))
 			continue;
 		n += run_case(sub, e->d_name);
