@@ -1,0 +1,46 @@
+#!/usr/bin/env bats
+# end to end: 10 concurrent provisions of 1-3 runners against 8 idle
+# instances: no instance serves two runs, each run holds exactly its count,
+# nothing leaks
+
+bats_require_minimum_version 1.5.0
+load 0400-common
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+idle8() { [ "$(count --state idle)" -ge 8 ]; }
+
+@test "race: 10 concurrent provisions against 8 idle instances" {
+	refresh INPUT_MIN_IDLE=8 INPUT_IDLE_TIME_SEC=600 >/dev/null
+	wait_until 30 idle8
+	declare -A want
+	pids=()
+	for i in $(seq 1 10); do
+		n=$(( (i % 3) + 1 ))
+		want[$((800 + i))]=$n
+		provision $((800 + i)) "$n" >"$BATS_TEST_TMPDIR/p$i.out" 2>"$BATS_TEST_TMPDIR/p$i.err" &
+		pids+=($!)
+	done
+	fails=0
+	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+	[ "$fails" -eq 0 ]
+	# each run holds exactly its count, and its outputs name them
+	for r in "${!want[@]}"; do
+		[ "$(count --run-id "$r" --state running)" -eq "${want[$r]}" ]
+	done
+	# one instance, one run: every running instance's runner is its run's
+	run cloud_ctl GET /github/runners
+	[ "$(jq '[.runners[] | select(.status == "online")] | length' <<<"$output")" -eq 20 ]
+	[ "$(jq '[.runners[].name | capture("rp-(?<i>i-[0-9a-f]+)-").i] | (length == (unique | length))' <<<"$output")" = true ]
+	# some came from the 8 idle (contention may leave a few idle: launched)
+	reused=$(cat "$BATS_TEST_TMPDIR"/p*.out | jq -s 'map(select(.reused)) | length')
+	[ "$reused" -ge 1 ]
+	total=$((8 + 20 - reused))
+	[ "$(cat "$BATS_TEST_TMPDIR"/p*.out | jq -s 'map(.id) | length == (unique | length)')" = true ]
+	# release everything: all idle, nothing serving, nothing leaked
+	for r in "${!want[@]}"; do release "$r" >/dev/null & done
+	wait
+	[ "$(count)" -eq "$total" ]
+	allidle() { [ "$(count --state idle)" -eq "$total" ]; }
+	wait_until 20 allidle
+}
