@@ -1,0 +1,361 @@
+/* Unit tests for lib/: XML, JSON Lines, validation, buf, strlist, the
+ * credential chain and the retry settings. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../lib/buf.h"
+#include "../../lib/creds.h"
+#include "../../lib/ec2.h"
+#include "../../lib/error.h"
+#include "../../lib/http.h"
+#include "../../lib/jsonl.h"
+#include "../../lib/pool.h"
+#include "../../lib/strlist.h"
+#include "../../lib/validate.h"
+#include "../../lib/xml.h"
+#include "unit.h"
+
+static void
+test_xml(void)
+{
+	const char *doc =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+	    "<reservationSet><item><instancesSet>"
+	    "<item><instanceId>i-0123456789abcdef0</instanceId>"
+	    "<instanceState><code>16</code><name>running</name></instanceState>"
+	    "<tagSet><item><key>runner-pool:state</key><value>idle</value></item>"
+	    "<item><key>runner-pool:claim:42</key><value>1700000000000</value></item></tagSet>"
+	    "</item><item><instanceId>i-0123456789abcdef1</instanceId></item>"
+	    "</instancesSet></item></reservationSet>"
+	    "<nextToken>abc&amp;def</nextToken></DescribeInstancesResponse>";
+	struct xml *x = xml_parse(doc, strlen(doc)), *it;
+	int n = 0;
+
+	CHECK(x != NULL);
+	CHECK_STR(xml_text(x, "nextToken"), "abc&def");
+	CHECK_STR(xml_text(x, "no/such/path"), "");
+	XML_EACH(it, xml_path(x, "reservationSet/item/instancesSet"), "item")
+		n++;
+	CHECK(n == 2);
+	it = xml_path(x, "reservationSet/item/instancesSet/item");
+	CHECK_STR(xml_text(it, "instanceState/name"), "running");
+	CHECK_STR(xml_text(xml_next(xml_child(xml_child(it, "tagSet"), "item")),
+	    "key"), "runner-pool:claim:42");
+	xml_free(x);
+
+	CHECK(xml_parse("<a><b></a>", 10) == NULL);
+	CHECK(strstr(error_msg(), "malformed xml") != NULL);
+	CHECK(error_status() == EXIT_TEMP);
+	xml_free(NULL);
+}
+
+static void
+test_pool_json(void)
+{
+	struct ec2_instance in;
+	cJSON *o;
+
+	memset(&in, 0, sizeof(in));
+	in.id = "i-0123456789abcdef0";
+	in.state = "running";
+	in.type = "c5.large";
+	in.tags[0].key = POOL_T_STATE;
+	in.tags[0].value = "idle";
+	in.tags[1].key = POOL_T_DEADLINE;
+	in.tags[1].value = "1900000000";
+	in.tags[2].key = POOL_T_CLAIM "77";
+	in.tags[2].value = "1700000000123";
+	in.tags[3].key = POOL_T_RUN;
+	in.tags[3].value = "";
+	in.ntags = 4;
+	o = pool_instance_json(&in);
+	CHECK_STR(jsonl_str(o, "state"), "idle");
+	CHECK(cJSON_GetObjectItem(o, "deadline")->valuedouble == 1900000000.0);
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "run_id")));
+	CHECK_STR(jsonl_str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "claims"),
+	    0), "run_id"), "77");
+	cJSON_Delete(o);
+	in.tags[1].value = "soon";
+	o = pool_instance_json(&in);
+	CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "deadline")));
+	cJSON_Delete(o);
+}
+
+static void
+test_jsonl(void)
+{
+	char text[] = "{\"id\":\"i-1\"}\n\n  \n{\"id\":2}\n[1]\n";
+	struct jsonl in;
+	cJSON *o;
+	FILE *f = fmemopen(text, strlen(text), "r");
+	char out[256];
+	FILE *w;
+
+	in.f = f;
+	in.name = "stdin";
+	in.line = 0;
+	CHECK(jsonl_read(&in, &o) == 1);
+	CHECK_STR(jsonl_str(o, "id"), "i-1");
+	cJSON_Delete(o);
+	CHECK(jsonl_read(&in, &o) == 1);	/* blank lines skipped */
+	CHECK(jsonl_str(o, "id") == NULL);	/* not a string */
+	cJSON_Delete(o);
+	CHECK(jsonl_read(&in, &o) == -1);	/* an array is not an object */
+	CHECK_STR(error_msg(), "stdin:5: not a JSON object");
+	CHECK(jsonl_read(&in, &o) == 0);
+	fclose(f);
+
+	w = fmemopen(out, sizeof(out), "w");
+	o = cJSON_Parse("{ \"a\" : [1, 2] }");
+	CHECK(jsonl_write(w, o) == 0);
+	fclose(w);
+	CHECK_STR(out, "{\"a\":[1,2]}\n");
+	cJSON_Delete(o);
+}
+
+static void
+test_validate(void)
+{
+	long long v = 0;
+
+	CHECK(validate_number("42", 1, 100, &v) == 0 && v == 42);
+	CHECK(validate_number("101", 1, 100, &v) == -1);
+	CHECK(validate_number("4x", 1, 100, &v) == -1);
+	CHECK(validate_number(" 4", 1, 100, &v) == -1);
+	CHECK(validate_number("", 1, 100, &v) == -1);
+	CHECK(validate_number("99999999999999999999", 0, 5, &v) == -1);
+	CHECK(validate_region("us-east-1") == 0);
+	CHECK(validate_region("us-gov-west-1") == 0);
+	CHECK(validate_region("ap-southeast-2") == 0);
+	CHECK(validate_region("moon-1") == -1);
+	CHECK(validate_region("US-EAST-1") == -1);
+	CHECK(validate_region("us-east-") == -1);
+	CHECK(validate_instance_id("i-0123456789abcdef0") == 0);
+	CHECK(validate_instance_id("i-01234567") == 0);
+	CHECK(validate_instance_id("i-0123456789ABCDEF0") == -1);
+	CHECK(validate_instance_id("i-012345") == -1);
+	CHECK(validate_ami("ami-0123456789abcdef0") == 0);
+	CHECK(validate_subnet("subnet-12345678") == 0);
+	CHECK(validate_security_group("sg-1234567") == -1);
+	CHECK(validate_run_id("123456789") == 0);
+	CHECK(validate_run_id("0") == -1);
+	CHECK(validate_run_id("12a") == -1);
+	CHECK(validate_run_id("123456789012345678901") == -1);
+	CHECK(validate_pool("acme/web") == 0);
+	CHECK(validate_pool("acme") == 0);
+	CHECK(validate_pool("/acme") == -1);
+	CHECK(validate_pool("a//b") == -1);
+	CHECK(validate_pool("a b") == -1);
+	CHECK(validate_pool("../etc") == -1);
+	CHECK(validate_class("large-2") == 0);
+	CHECK(validate_class("Large") == -1);
+	CHECK(validate_usage("spot") == 0 && validate_usage("on-demand") == 0);
+	CHECK(validate_usage("reserved") == -1);
+	CHECK(validate_tag_key("runner-pool:claim:42") == 0);
+	CHECK(validate_tag_key("runner-pool/state") == -1);
+	CHECK(validate_tag_key("a b") == -1);
+	CHECK(validate_tag_key("aws:x") == -1);
+	CHECK(validate_tag_key("_index") == -1);
+	CHECK(validate_type_pattern("m5.*") == 0);
+	CHECK(validate_type_pattern("c*") == 0);
+	CHECK(validate_type_pattern("c;rm") == -1);
+	CHECK(validate_state("releasing") == 0);
+	CHECK(validate_state("gone") == -1);
+	CHECK(validate_parameter_name("/runner-pool/acme/web/config") == 0);
+	CHECK(validate_parameter_name("runner-pool") == -1);
+	CHECK(validate_parameter_name("/aws/reserved") == -1);
+	CHECK(validate_instance_profile("runner-profile") == 0);
+	CHECK(validate_instance_profile(
+	    "arn:aws:iam::123456789012:instance-profile/runner") == 0);
+	CHECK(validate_instance_profile("bad name") == -1);
+	/* messages name the value */
+	validate_subnet("subnet-zz");
+	CHECK(strstr(error_msg(), "'subnet-zz'") != NULL);
+	CHECK(error_status() == EXIT_PERM);
+}
+
+static void
+test_buf(void)
+{
+	struct buf b = BUF_INIT;
+	struct strlist l = STRLIST_INIT;
+
+	CHECK_STR(buf_str(&b), "");
+	buf_urlencode(&b, "a b/c~:=&", 9, 0);
+	CHECK_STR(b.s, "a%20b%2Fc~%3A%3D%26");
+	buf_reset(&b);
+	buf_urlencode(&b, "/x y/", 5, 1);
+	CHECK_STR(b.s, "/x%20y/");
+	buf_reset(&b);
+	buf_base64(&b, "hello", 5);
+	CHECK_STR(b.s, "aGVsbG8=");
+	buf_reset(&b);
+	buf_printf(&b, "%d-%s", 7, "x");
+	CHECK_STR(b.s, "7-x");
+	buf_wipe(&b);
+	CHECK(b.s == NULL);
+
+	CHECK(strlist_split(&l, " c*, m5.* r*\t", validate_type_pattern,
+	    "--type") == 0);
+	CHECK(l.n == 3 && strcmp(l.v[1], "m5.*") == 0);
+	CHECK(strlist_has(&l, "r*") && !strlist_has(&l, "x"));
+	CHECK(strlist_split(&l, "c* bad;", validate_type_pattern, "--type")
+	    == -1);
+	CHECK(strncmp(error_msg(), "--type: ", 8) == 0);
+	strlist_free(&l);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+test_creds(void)
+{
+	char dir[] = "/tmp/unit-creds.XXXXXX", cred[256], conf[256], cmd[256];
+	char region[32];
+	struct creds c;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(cred, sizeof(cred), "%s/credentials", dir);
+	snprintf(conf, sizeof(conf), "%s/config", dir);
+	snprintf(cmd, sizeof(cmd), "%s/process.sh", dir);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", cred, 1);
+	setenv("AWS_CONFIG_FILE", conf, 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	unsetenv("AWS_PROFILE");
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+
+	/* environment first */
+	setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+	setenv("AWS_SESSION_TOKEN", "envtoken", 1);
+	CHECK(creds_load(&c, NULL, NULL) == 0);
+	CHECK_STR(c.access_key, "AKIDENV");
+	CHECK_STR(c.session_token, "envtoken");
+	CHECK_STR(c.source, "environment");
+	creds_free(&c);
+	CHECK(c.secret_key == NULL);
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	CHECK(creds_load(&c, NULL, NULL) == -1);	/* half a pair */
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SESSION_TOKEN");
+
+	/* then the profile: credentials file, comments and spaces */
+	write_file(cred, "# comment\n[default]\naws_access_key_id = AKIDDEF\n"
+	    "aws_secret_access_key=defsecret\n\n[ci]\n"
+	    "aws_access_key_id = AKIDCI\naws_secret_access_key = cisecret\n"
+	    "aws_session_token = citoken\n");
+	write_file(conf, "[default]\nregion = eu-west-1\n[profile ci]\n"
+	    "region = us-west-2\n[profile proc]\ncredential_process = sh ");
+	CHECK(creds_load(&c, NULL, NULL) == 0);
+	CHECK_STR(c.access_key, "AKIDDEF");
+	CHECK(c.session_token == NULL);
+	creds_free(&c);
+	CHECK(creds_load(&c, "ci", NULL) == 0);
+	CHECK_STR(c.secret_key, "cisecret");
+	CHECK_STR(c.session_token, "citoken");
+	creds_free(&c);
+	setenv("AWS_PROFILE", "ci", 1);
+	CHECK(creds_load(&c, NULL, NULL) == 0 && strcmp(c.access_key,
+	    "AKIDCI") == 0);
+	creds_free(&c);
+	CHECK(creds_region(NULL, NULL, region, sizeof(region)) == 0);
+	CHECK_STR(region, "us-west-2");
+	unsetenv("AWS_PROFILE");
+	CHECK(creds_region(NULL, NULL, region, sizeof(region)) == 0);
+	CHECK_STR(region, "eu-west-1");
+	setenv("AWS_DEFAULT_REGION", "ap-south-1", 1);
+	CHECK(creds_region(NULL, NULL, region, sizeof(region)) == 0);
+	CHECK_STR(region, "ap-south-1");
+	setenv("AWS_REGION", "us-east-2", 1);
+	CHECK(creds_region(NULL, NULL, region, sizeof(region)) == 0);
+	CHECK_STR(region, "us-east-2");
+	CHECK(creds_region("ca-central-1", NULL, region, sizeof(region)) == 0);
+	CHECK_STR(region, "ca-central-1");
+	CHECK(creds_region("nowhere", NULL, region, sizeof(region)) == -1);
+
+	/* credential_process */
+	write_file(cmd, "printf '{\"Version\":1,\"AccessKeyId\":\"AKIDPROC\","
+	    "\"SecretAccessKey\":\"procsecret\",\"SessionToken\":\"proctok\"}'\n");
+	{
+		char line[512];
+
+		snprintf(line, sizeof(line), "[profile proc]\n"
+		    "credential_process = sh %s\n", cmd);
+		write_file(conf, line);
+	}
+	CHECK(creds_load(&c, "proc", NULL) == 0);
+	CHECK_STR(c.access_key, "AKIDPROC");
+	CHECK_STR(c.session_token, "proctok");
+	CHECK_STR(c.source, "process");
+	creds_free(&c);
+	write_file(cmd, "exit 3\n");
+	CHECK(creds_load(&c, "proc", NULL) == -1);
+	CHECK(strstr(error_msg(), "status 3") != NULL);
+	CHECK(error_status() == EXIT_TEMP);
+
+	/* nothing: a clear permanent error */
+	CHECK(creds_load(&c, "missing", NULL) == -1);
+	CHECK_STR(error_msg(), "profile 'missing' not found");
+	unlink(cred);
+	unlink(conf);
+	unlink(cmd);
+	rmdir(dir);
+	CHECK(creds_load(&c, NULL, NULL) == -1);
+	CHECK(strncmp(error_msg(), "no AWS credentials", 18) == 0);
+	CHECK(error_status() == EXIT_PERM);
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+}
+
+static void
+test_retry_settings(void)
+{
+	unsetenv("AWS_MAX_ATTEMPTS");
+	CHECK(http_attempts() == 5);
+	setenv("AWS_MAX_ATTEMPTS", "2", 1);
+	CHECK(http_attempts() == 2);
+	setenv("AWS_MAX_ATTEMPTS", "0", 1);
+	CHECK(http_attempts() == 5);
+	setenv("AWS_MAX_ATTEMPTS", "many", 1);
+	CHECK(http_attempts() == 5);
+	unsetenv("AWS_MAX_ATTEMPTS");
+}
+
+static void
+test_error(void)
+{
+	CHECK(error_set(EXIT_TEMP, "inner %d", 1) == -1);
+	CHECK(error_wrap("outer") == -1);
+	CHECK_STR(error_msg(), "outer: inner 1");
+	CHECK(error_status() == EXIT_TEMP);
+	error_reclass(EXIT_NO);
+	CHECK(error_status() == EXIT_NO);
+	CHECK_STR(error_msg(), "outer: inner 1");
+	error_clear();
+	CHECK(error_status() == EXIT_PERM);
+}
+
+int
+main(void)
+{
+	test_xml();
+	test_pool_json();
+	test_jsonl();
+	test_validate();
+	test_buf();
+	test_creds();
+	test_retry_settings();
+	test_error();
+	return unit_done();
+}
