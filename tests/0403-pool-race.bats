@@ -38,8 +38,9 @@ idle8() { [ "$(count --state idle)" -ge 8 ]; }
 	total=$((8 + 20 - reused))
 	[ "$(cat "$BATS_TEST_TMPDIR"/p*.out | jq -s 'map(.id) | length == (unique | length)')" = true ]
 	# release everything: all idle, nothing serving, nothing leaked
-	for r in "${!want[@]}"; do release "$r" >/dev/null & done
-	wait
+	pids=()
+	for r in "${!want[@]}"; do release "$r" >/dev/null 2>&1 & pids+=($!); done
+	for p in "${pids[@]}"; do wait "$p"; done
 	[ "$(count)" -eq "$total" ]
 	allidle() { [ "$(count --state idle)" -eq "$total" ]; }
 	wait_until 20 allidle
