@@ -914,7 +914,7 @@ github_runner_token(struct github *gh, const char *which,
 	}
 	if (github_parse_time(exp->valuestring, &t->expires) == -1) {
 		error_wrap("github %s: expires_at", which);
-		error_set(EXIT_TEMP, "%s", error_msg());
+		error_reclass(EXIT_TEMP);
 		goto out;
 	}
 	if ((t->token = strdup(tok->valuestring)) == NULL ||
