@@ -13,6 +13,7 @@ Kinds: missing, incomplete, scope, unknown_key, token, token_expired,
 expired, signature.
 """
 
+import calendar
 import hashlib
 import hmac
 import re
@@ -172,9 +173,13 @@ def _header(headers, name):
     return None
 
 
+def _stamp(t):
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
+
+
 def parse_amz_date(s):
     try:
-        return time.mktime(time.strptime(s, "%Y%m%dT%H%M%SZ")) - time.timezone
+        return calendar.timegm(time.strptime(s, "%Y%m%dT%H%M%SZ"))
     except (ValueError, OverflowError):
         return None
 
@@ -234,13 +239,16 @@ def verify(method, target, headers, body, lookup, services, now=None,
     if cred.get("expires") is not None and now > cred["expires"]:
         raise AuthError("token_expired",
                         "The security token included in the request is expired")
-    if check_time and abs(now - when) > MAX_SKEW:
+    if check_time and now - when > MAX_SKEW:
         raise AuthError("expired",
                         "Signature expired: %s is now earlier than %s "
-                        "(%s - 15 min.)" % (
-                            amz_date,
-                            time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now - MAX_SKEW)),
-                            time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))))
+                        "(%s - 15 min.)" % (amz_date, _stamp(now - MAX_SKEW),
+                                            _stamp(now)))
+    if check_time and when - now > MAX_SKEW:
+        raise AuthError("expired",
+                        "Signature not yet current: %s is still later than %s "
+                        "(%s + 15 min.)" % (amz_date, _stamp(now + MAX_SKEW),
+                                            _stamp(now)))
     path, _, query = target.partition("?")
     payload_hash = hashlib.sha256(body or b"").hexdigest()
     claimed = _header(headers, "x-amz-content-sha256")
