@@ -13,6 +13,8 @@ import fnmatch
 import heapq
 import json
 import os
+import queue
+import shutil
 import re
 import signal
 import socket
@@ -38,6 +40,8 @@ try:
     import github  # noqa: E402
 except ImportError:
     github = None
+
+SETPRIV = shutil.which("setpriv")
 
 STATIC_KEYS = {"AKIDLOCALCLOUD000001": "localcloud+secret+key+000001"}
 
@@ -120,7 +124,9 @@ class Cloud(object):
         self.ssm = ssm.SSM(self)
         self.imds = imds.IMDS(self)
         self.log = open(os.path.join(state_dir, "cloud.log"), "a", buffering=1)
+        self.spawn_queue = queue.Queue()
         threading.Thread(target=self._timer_loop, name="timers", daemon=True).start()
+        threading.Thread(target=self._spawner, name="spawner", daemon=True).start()
 
     # time, timers --------------------------------------------------------
 
@@ -252,15 +258,43 @@ class Cloud(object):
         }
         console = open(os.path.join(d, "console.log"), "ab")
         try:
-            proc = subprocess.Popen(["/bin/sh", ud], cwd=d, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=console,
-                                    stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = self._popen(["/bin/sh", ud], cwd=d, env=env,
+                               stdin=subprocess.DEVNULL, stdout=console,
+                               stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             console.close()
         self.procs[inst.id] = proc
         inst.proc = proc
         self.log.write("spawn %s pid %d\n" % (inst.id, proc.pid))
+
+    def _popen(self, argv, **kw):
+        """Popen from one long-lived thread, so that setpriv's parent-death
+        signal (tied to the forking thread) fires only when the cloud dies:
+        no instance process outlives a cloud that was killed outright."""
+        if SETPRIV:
+            # the group leader is a tiny sh that kills the whole group when
+            # the cloud dies; it exits with the user data's status
+            argv = [SETPRIV, "--pdeathsig", "USR1", "--", "/bin/sh", "-c",
+                    'trap "kill -KILL 0" USR1; "$@" & wait $!', "instance"] + argv
+        done = threading.Event()
+        box = {}
+
+        def run():
+            try:
+                box["proc"] = subprocess.Popen(argv, **kw)
+            except Exception as e:
+                box["error"] = e
+            done.set()
+
+        self.spawn_queue.put(run)
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["proc"]
+
+    def _spawner(self):
+        while True:
+            self.spawn_queue.get()()
 
     def kill(self, inst, grace=1.0):
         proc = self.procs.get(inst.id)
