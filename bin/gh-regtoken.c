@@ -19,6 +19,8 @@
 #define EXPIRY_MARGIN (10 * 60)	/* a stored token this close to expiry is
 				 * refreshed whatever its age */
 
+#define HINT "tokens are read from $GITHUB_TOKEN or --token-file"
+
 static const char usage[] =
 "usage: gh-regtoken [--scope SCOPE] [--token-file FILE]\n"
 "                   [--app-id ID] [--app-key-file FILE]\n"
@@ -179,47 +181,6 @@ print(struct github *gh)
 }
 
 /* Name the option, never its value: it might be a secret. */
-static int
-bad_option(const char *arg, int missing)
-{
-	size_t n = strcspn(arg, "=");
-
-	if (missing)
-		return tool_usage("option '%.*s' needs a value", (int)n, arg);
-	if (strncmp(arg, "--", 2) != 0 || n > 40)
-		return tool_usage("unknown option (tokens are read from "
-		    "$GITHUB_TOKEN or --token-file)");
-	return tool_usage("unknown option '%.*s' (tokens are read from "
-	    "$GITHUB_TOKEN or --token-file)", (int)n, arg);
-}
-
-/*
- * getopt_long takes abbreviations ("--token=X" for "--token-file X"): only
- * whole option names are accepted here.  0, or the usage status.
- */
-static int
-exact_options(int argc, char **argv, const struct option *opts)
-{
-	const struct option *o;
-	size_t n;
-	int i;
-
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strncmp(argv[i], "--", 2) != 0)
-			continue;
-		n = strcspn(argv[i] + 2, "=");
-		for (o = opts; o->name; o++)
-			if (strlen(o->name) == n &&
-			    strncmp(o->name, argv[i] + 2, n) == 0)
-				break;
-		if (o->name == NULL)
-			return bad_option(argv[i], 0);
-		if (o->has_arg == required_argument && argv[i][2 + n] == '\0')
-			i++;	/* its value may look like an option */
-	}
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -246,7 +207,7 @@ main(int argc, char **argv)
 
 	tool_init(argv[0]);
 	opterr = 0;	/* getopt would echo "--token=VALUE" */
-	if ((c = exact_options(argc, argv, opts)) != 0)
+	if ((c = tool_exact_options(argc, argv, opts, HINT)) != 0)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -282,9 +243,9 @@ main(int argc, char **argv)
 			auth.token_file = optarg;
 			break;
 		case ':':
-			return bad_option(argv[optind - 1], 1);
+			return tool_bad_option(argv[optind - 1], 1, HINT);
 		default:
-			return bad_option(argv[optind - 1], 0);
+			return tool_bad_option(argv[optind - 1], 0, HINT);
 		}
 	}
 	if (optind < argc)

@@ -215,7 +215,9 @@ main(int argc, char **argv)
 
 	tool_init(argv[0]);
 	memset(&cl, 0, sizeof(cl));
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
+		return c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);
@@ -244,7 +246,7 @@ main(int argc, char **argv)
 				return error_wrap("--timeout"), tool_fail();
 			break;
 		default:
-			return tool_usage("unknown option");
+			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	if (optind != argc)

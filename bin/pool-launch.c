@@ -128,7 +128,9 @@ main(int argc, char **argv)
 	int c, rc = 0, temp = 1, nerr = 0;
 
 	tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
+		return c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (validate_class(optarg) == -1)
@@ -195,7 +197,7 @@ main(int argc, char **argv)
 				return tool_fail();
 			break;
 		default:
-			return tool_usage("unknown option");
+			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	if (optind != argc)

@@ -104,7 +104,9 @@ main(int argc, char **argv)
 	int all = 0, c, rc;
 
 	tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
+		return c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			all = 1;
@@ -150,7 +152,7 @@ main(int argc, char **argv)
 			use = optarg;
 			break;
 		default:
-			return tool_usage("unknown option");
+			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	if (optind != argc)

@@ -86,7 +86,9 @@ main(int argc, char **argv)
 
 	tool_init(argv[0]);
 	memset(&p, 0, sizeof(p));
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
+		return c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			decrypt = 1;
@@ -107,7 +109,7 @@ main(int argc, char **argv)
 			secure = 1;
 			break;
 		default:
-			return tool_usage("unknown option");
+			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	if (argc - optind != 2)

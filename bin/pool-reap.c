@@ -128,7 +128,9 @@ main(int argc, char **argv)
 	tool_init(argv[0]);
 	memset(&r, 0, sizeof(r));
 	r.grace = 120;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
+		return c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			if (validate_number(optarg, 0, 7 * 86400, &r.grace)
@@ -151,7 +153,7 @@ main(int argc, char **argv)
 			region = optarg;
 			break;
 		default:
-			return tool_usage("unknown option");
+			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	if (optind != argc)

@@ -57,7 +57,9 @@ main(int argc, char **argv)
 	int c, rc = EXIT_PERM;
 
 	tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
+		return c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		char *eq;
 
 		switch (c) {
@@ -96,7 +98,7 @@ main(int argc, char **argv)
 				return tool_fail();
 			break;
 		default:
-			return tool_usage("unknown option");
+			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	buf_free(&key);

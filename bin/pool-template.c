@@ -173,7 +173,9 @@ main(int argc, char **argv)
 
 	tool_init(argv[0]);
 	memset(&s, 0, sizeof(s));
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
+		return c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (validate_ami(optarg) == -1)
@@ -213,7 +215,7 @@ main(int argc, char **argv)
 			ud = optarg;
 			break;
 		default:
-			return tool_usage("unknown option");
+			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	if (optind != argc)

@@ -44,8 +44,46 @@ tool_usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s: try '%s --help'\n", tool_name, tool_name);
+	fprintf(stderr, " (see %s --help)\n", tool_name);
 	return EXIT_PERM;
+}
+
+int
+tool_bad_option(const char *arg, int missing, const char *hint)
+{
+	size_t n = strcspn(arg, "=");
+
+	if (missing)
+		return tool_usage("option '%.*s' needs a value", (int)n, arg);
+	if (n > 40)
+		return tool_usage("unknown option%s%s%s", hint ? " (" : "",
+		    hint ? hint : "", hint ? ")" : "");
+	return tool_usage("unknown option '%.*s'%s%s%s", (int)n, arg,
+	    hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
+}
+
+int
+tool_exact_options(int argc, char **argv, const struct option *opts,
+    const char *hint)
+{
+	const struct option *o;
+	size_t n;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		n = strcspn(argv[i] + 2, "=");
+		for (o = opts; o->name; o++)
+			if (strlen(o->name) == n &&
+			    strncmp(o->name, argv[i] + 2, n) == 0)
+				break;
+		if (o->name == NULL)
+			return tool_bad_option(argv[i], 0, hint);
+		if (o->has_arg == required_argument && argv[i][2 + n] == '\0')
+			i++;	/* its value may look like an option */
+	}
+	return 0;
 }
 
 int

@@ -5,6 +5,8 @@
 #ifndef TOOL_H
 #define TOOL_H
 
+#include <getopt.h>
+
 extern const char *tool_name;
 
 void tool_init(const char *argv0);
@@ -12,8 +14,21 @@ void tool_init(const char *argv0);
 void tool_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report error_msg() and return error_status(). */
 int tool_fail(void);
-/* A usage error: the message, a hint, and EXIT_PERM. */
+/* A usage error: one line, the message and a pointer to --help; EXIT_PERM. */
 int tool_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * An unknown option, or one missing its value (missing != 0): the usage
+ * status, naming the option but never a value given with '=' (it could be a
+ * secret).  hint, when not NULL, is added in parentheses.
+ */
+int tool_bad_option(const char *arg, int missing, const char *hint);
+/*
+ * getopt_long also takes abbreviations ("--reg" for "--region", "--token=X"
+ * for "--token-file X"): refuse any long option not spelled whole, before
+ * getopt_long runs.  0, or the usage status.
+ */
+int tool_exact_options(int argc, char **argv, const struct option *opts,
+    const char *hint);
 /* Close stdout; a failed write turns status into EXIT_TEMP. */
 int tool_exit(int status);
 

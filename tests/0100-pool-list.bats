@@ -90,6 +90,11 @@ teardown() {
 	run -100 --separate-stderr pool-list --region 'moon-1'
 	[[ "$stderr" == *"'moon-1' is not an AWS region"* ]]
 	run -100 --separate-stderr pool-list extra
+	# abbreviations are refused, unknown options named, one line each
+	run -100 --separate-stderr pool-list --reg us-east-1
+	[ "$stderr" = "pool-list: unknown option '--reg' (see pool-list --help)" ]
+	run -100 --separate-stderr pool-list --state
+	[ "$stderr" = "pool-list: option '--state' needs a value (see pool-list --help)" ]
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
 }
 
