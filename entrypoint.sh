@@ -31,6 +31,28 @@ each() {
 	done
 }
 
+case ${1:-} in
+-h | --help)
+	cat <<'EOF'
+usage: entrypoint.sh [-h | --help]
+
+Run one mode of the ec2-runner-pool action.  The inputs come from the
+environment as GitHub passes a composite action's inputs: INPUT_<NAME>,
+upper case, '-' as '_' (INPUT_MODE=provision, INPUT_INSTANCE_COUNT=2, ...);
+see action.yml and ec2-runner-pool(7).  Every input is validated before
+anything is called.
+
+  INPUT_MODE          provision, release or refresh (required)
+  INPUT_AWS_REGION    AWS region (default $AWS_REGION, then us-east-1)
+  INPUT_POOL          the pool (default $GITHUB_REPOSITORY)
+
+Exit status: 0 done, 1 the mode failed (what it started was undone),
+100 a bad input (nothing was called).
+EOF
+	exit 0
+	;;
+esac
+
 set -f
 mode=$(inp mode '')
 case $mode in
