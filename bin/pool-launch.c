@@ -93,6 +93,9 @@ capacity(const char *code)
 	return 0;
 }
 
+/* Option state lives for the whole run: usage errors return at once. */
+static struct strlist subnets, types;
+
 int
 main(int argc, char **argv)
 {
@@ -117,7 +120,6 @@ main(int argc, char **argv)
 	const char *region = NULL, *profile = NULL, *pool = NULL;
 	const char *run = NULL, *class = "default", *use = "spot";
 	const char *tmpl = NULL, *token = NULL;
-	struct strlist subnets = STRLIST_INIT, types = STRLIST_INIT;
 	struct range vcpu = { 2, 0 }, mem = { 4096, 0 };
 	long long count = 1, deadline_in = 3600;
 	char tname[160], deadline[32], num[32];

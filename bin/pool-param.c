@@ -82,7 +82,7 @@ main(int argc, char **argv)
 	struct buf value = BUF_INIT;
 	struct ssm_param p;
 	long long version = 0;
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = NULL;
 
 	tool_init(argv[0]);
 	memset(&p, 0, sizeof(p));
@@ -126,7 +126,8 @@ main(int argc, char **argv)
 		return tool_fail();
 	if (strcmp(cmd, "put") == 0 && read_value(&value) == -1)
 		goto fail;
-	if (o == NULL || (aws = aws_new(region, profile)) == NULL)
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    (aws = aws_new(region, profile)) == NULL)
 		goto fail;
 	cJSON_AddStringToObject(o, "name", name);
 	if (strcmp(cmd, "get") == 0) {

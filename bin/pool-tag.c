@@ -35,6 +35,10 @@ static const char usage[] =
 "Exit status: 0 tags written, 1 no instance given, 100 usage or permanent\n"
 "error, 111 temporary failure (network, throttling, 5xx).\n";
 
+/* Option state lives for the whole run: usage errors return at once. */
+static struct strlist keys, vals, rm, ids;
+static struct buf key;
+
 int
 main(int argc, char **argv)
 {
@@ -46,13 +50,10 @@ main(int argc, char **argv)
 		{ "set", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct strlist keys = STRLIST_INIT, vals = STRLIST_INIT;
-	struct strlist rm = STRLIST_INIT, ids = STRLIST_INIT;
 	struct ec2_tag set[EC2_MAX_TAGS], del[EC2_MAX_TAGS];
 	const char *region = NULL, *profile = NULL;
 	cJSON **recs = NULL;
 	struct aws *aws = NULL;
-	struct buf key = BUF_INIT;
 	size_t i;
 	int c, rc = EXIT_PERM;
 

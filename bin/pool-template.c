@@ -144,6 +144,9 @@ not_found(struct aws *a)
 	    strncmp(c, "InvalidLaunchTemplateId.NotFound", 32) == 0;
 }
 
+/* Option state lives for the whole run: usage errors return at once. */
+static struct spec s;
+
 int
 main(int argc, char **argv)
 {
@@ -163,7 +166,6 @@ main(int argc, char **argv)
 	const char *region = NULL, *profile = NULL, *name = NULL, *ud = NULL;
 	char tname[160], version[32] = "", id[64] = "";
 	const char *changed = NULL;
-	struct spec s;
 	struct buf raw = BUF_INIT;
 	struct aws *aws = NULL;
 	struct aws_params p = AWS_PARAMS_INIT;
@@ -172,7 +174,6 @@ main(int argc, char **argv)
 	cJSON *o = NULL;
 
 	tool_init(argv[0]);
-	memset(&s, 0, sizeof(s));
 	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
