@@ -70,3 +70,18 @@ none_left() { [ "$(count)" -eq 0 ]; }
 	wait_until 15 noserve
 	[ "$(count)" -eq 1 ]
 }
+
+@test "a stale claim (older than the claim TTL) is dropped by the agent, never granted" {
+	refresh INPUT_MIN_IDLE=1 INPUT_IDLE_TIME_SEC=600 INPUT_CLAIM_TTL_SEC=5 >/dev/null
+	wait_until 20 idle_is 1
+	id=$(pool-list --pool acme/web --state idle | jq -r .id)
+	# a claimant that died a minute ago left its claim behind
+	pool-tag --set "claim:999=$(( ($(date +%s) - 60) * 1000 ))" "$id" >/dev/null
+	no_claims() { [ "$(pool-list --pool acme/web --id "$id" | jq '.claims | length')" -eq 0 ]; }
+	wait_until 10 no_claims
+	[ "$(pool-list --pool acme/web --id "$id" | jq -r '"\(.state) \(.run_id)"')" = "idle null" ]
+	# a live claim is granted as usual afterwards
+	run --separate-stderr provision 998 1
+	[ "$status" -eq 0 ]
+	jq -e --arg id "$id" '.id == $id and .reused and .run_id == "998"' <<<"$output"
+}
