@@ -106,3 +106,25 @@ teardown() { e2e_teardown; }
 	[[ "$output" == *"input usage-class"* ]]
 	[ -z "$(cloud_calls)" ]
 }
+
+@test "refresh with a GitHub App: the runners register with an app installation's token" {
+	openssl genrsa -out "$BATS_TEST_TMPDIR/app.pem" 2048 2>/dev/null
+	openssl rsa -in "$BATS_TEST_TMPDIR/app.pem" -pubout -out "$BATS_TEST_TMPDIR/app.pub" 2>/dev/null
+	cloud_ctl POST /github/apps "$(jq -n --arg k "$(cat "$BATS_TEST_TMPDIR/app.pub")" \
+		'{app_id: 4242, public_key_pem: $k, installations: [{id: 77, account: "acme"}]}')" >/dev/null
+	run --separate-stderr env INPUT_MODE=refresh INPUT_AMI=ami-0a1b2c3d4e5f60001 \
+		INPUT_IAM_INSTANCE_PROFILE=runner-pool-instance \
+		INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001 \
+		INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 INPUT_AGENT_POLL_SEC=0.5 \
+		INPUT_GITHUB_APP_ID=4242 "INPUT_GITHUB_APP_PRIVATE_KEY=$(cat "$BATS_TEST_TMPDIR/app.pem")" \
+		"$REPO_ROOT/entrypoint.sh"
+	[ "$status" -eq 0 ]
+	# the key never reaches the output
+	[[ "$output$stderr" != *"PRIVATE KEY"* ]]
+	cloud_calls service=github | jq -s -e 'map(select(.auth_kind == "jwt")) | length >= 1'
+	run --separate-stderr provision 4001 1
+	[ "$status" -eq 0 ]
+	jq -e '.run_id == "4001"' <<<"$output"
+	cloud_ctl GET /github/runners | jq -e '[.runners[] | select(.status == "online" and
+		(.labels | map(.name) | index("4001")))] | length == 1'
+}
