@@ -395,8 +395,11 @@ main(int argc, char **argv)
 			rc = -1;
 			goto withdraw;
 		}
-		if (count(&cl, PENDING) == 0)
+		if (count(&cl, PENDING) == 0) {
+			if (next < cl.n)
+				continue;	/* that batch was lost: next */
 			break;
+		}
 		sleep_ms((long)interval);
 		if (readback(aws, &cl, is_pending, judge) == -1) {
 			rc = -1;

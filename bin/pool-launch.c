@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "aws.h"
 #include "ec2.h"
 #include "error.h"
@@ -42,7 +44,8 @@ static const char usage[] =
 "  --type PATTERN        allowed instance types (default 'c* m* r*')\n"
 "  --deadline-in SECONDS deadline tag, from now (default 3600)\n"
 "  --template NAME       launch template (default runner-pool/POOL)\n"
-"  --client-token TOKEN  idempotency token for the fleet request\n"
+"  --client-token TOKEN  idempotency token (default: a random one, so a\n"
+"                        retried request never launches twice)\n"
 "  --region REGION       AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
 "  --profile NAME        AWS profile (default $AWS_PROFILE)\n"
 "  -h, --help            this help\n"
@@ -122,7 +125,7 @@ main(int argc, char **argv)
 	const char *tmpl = NULL, *token = NULL;
 	struct range vcpu = { 2, 0 }, mem = { 4096, 0 };
 	long long count = 1, deadline_in = 3600;
-	char tname[160], deadline[32], num[32];
+	char tname[160], deadline[32], num[32], gen[33];
 	struct aws_params p = AWS_PARAMS_INIT;
 	struct aws *aws = NULL;
 	struct xml *x = NULL, *it, *id;
@@ -222,8 +225,19 @@ main(int argc, char **argv)
 	    (long long)time(NULL) + deadline_in);
 
 	aws_param(&p, "Type", "instant");
-	if (token)
-		aws_param(&p, "ClientToken", token);
+	if (token == NULL) {
+		/* a retried request (timeout, reset, 5xx) must not launch twice */
+		unsigned char r[16];
+
+		if (RAND_bytes(r, sizeof(r)) != 1) {
+			error_set(EXIT_TEMP, "no randomness for a client token");
+			goto fail;
+		}
+		for (i = 0; i < sizeof(r); i++)
+			snprintf(gen + 2 * i, 3, "%02x", r[i]);
+		token = gen;
+	}
+	aws_param(&p, "ClientToken", token);
 	snprintf(num, sizeof(num), "%lld", count);
 	aws_param(&p, "TargetCapacitySpecification.TotalTargetCapacity", num);
 	aws_param(&p, "TargetCapacitySpecification.DefaultTargetCapacityType",

@@ -58,6 +58,8 @@ add(struct list *l, char *s, int (*check)(const char *), const char *opt)
 			    opt, MAXV);
 		l->v[l->n++] = tok;
 	}
+	if (l->n == 0)
+		return error_set(EXIT_PERM, "%s: empty value", opt);
 	return 0;
 }
 

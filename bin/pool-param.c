@@ -57,6 +57,8 @@ read_value(struct buf *v)
 	explicit_bzero(chunk, sizeof(chunk));
 	if (ferror(stdin))
 		return error_set(EXIT_TEMP, "stdin: %s", strerror(errno));
+	if (v->len && memchr(v->s, '\0', v->len) != NULL)
+		return error_set(EXIT_PERM, "stdin: the value holds a NUL byte");
 	if (v->len && v->s[v->len - 1] == '\n')
 		v->s[--v->len] = '\0';
 	if (v->len == 0)

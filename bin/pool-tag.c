@@ -16,6 +16,28 @@
 #include "tool.h"
 #include "validate.h"
 
+/* The value of one of the pool's own keys must be one it can read back. */
+static int
+check_value(const char *key, const char *v)
+{
+	if (strcmp(key, "state") == 0)
+		return validate_state(v);
+	if (strcmp(key, "run-id") == 0 || strncmp(key, "claim:", 6) == 0)
+		return strncmp(key, "claim:", 6) == 0 ?
+		    (validate_run_id(key + 6) == -1 ? -1 :
+		    validate_number(v, 0, 99999999999999LL, NULL)) :
+		    validate_run_id(v);
+	if (strcmp(key, "deadline") == 0)
+		return validate_number(v, 0, 99999999999LL, NULL);
+	if (strcmp(key, "class") == 0)
+		return validate_class(v);
+	if (strcmp(key, "usage") == 0)
+		return validate_usage(v);
+	if (strcmp(key, "pool") == 0)
+		return validate_pool(v);
+	return validate_tag_value(v);
+}
+
 static const char usage[] =
 "usage: pool-tag [--set KEY=VALUE]... [--remove KEY]... [--region REGION]\n"
 "                [--profile NAME] [INSTANCE...]\n"
@@ -84,7 +106,7 @@ main(int argc, char **argv)
 			buf_reset(&key);
 			buf_printf(&key, POOL_PREFIX "%s", optarg);
 			if (validate_tag_key(key.s) == -1 ||
-			    (eq && validate_tag_value(eq + 1) == -1)) {
+			    (eq && check_value(optarg, eq + 1) == -1)) {
 				error_wrap(c == 's' ? "--set" : "--remove");
 				return tool_fail();
 			}

@@ -239,6 +239,7 @@ throttled(const char *code)
 	    strcmp(code, "ThrottlingException") == 0 ||
 	    strcmp(code, "TooManyRequestsException") == 0 ||
 	    strcmp(code, "RequestThrottled") == 0 ||
+	    strcmp(code, "TooManyUpdates") == 0 ||
 	    strcmp(code, "ServiceUnavailable") == 0 ||
 	    strcmp(code, "InternalError") == 0 ||
 	    strcmp(code, "InternalFailure") == 0;
@@ -270,6 +271,7 @@ call(struct aws *a, struct call *c, const char *body, size_t len,
 	char code[128], msg[512], what[160];
 	int rc;
 
+	memset(rs, 0, sizeof(*rs));
 	a->code[0] = '\0';
 	if (resolve(a, c->service, &ep) == -1)
 		return -1;
@@ -291,7 +293,6 @@ call(struct aws *a, struct call *c, const char *body, size_t len,
 	pol.classify = classify;
 	pol.arg = c;
 	pol.what = what;
-	memset(rs, 0, sizeof(*rs));
 	rc = http_do(a->http, &rq, &pol, rs);
 	http_hdrs_free(&hs);
 	if (rc == -1)

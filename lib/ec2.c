@@ -40,8 +40,10 @@ fill(struct ec2_instance *in, const struct xml *x)
 	}
 }
 
-int
-ec2_describe_instances(struct aws *a, const struct ec2_filter *f, size_t nf,
+/* One filtered query, every page; ids (at most EC2_FILTER_VALUES) become
+ * an instance-id filter, so an id EC2 does not know yet is just absent. */
+static int
+describe(struct aws *a, const struct ec2_filter *f, size_t nf,
     const char *const *ids, size_t nids,
     int (*cb)(void *, const struct ec2_instance *), void *arg)
 {
@@ -60,10 +62,13 @@ ec2_describe_instances(struct aws *a, const struct ec2_filter *f, size_t nf,
 				aws_paramf(&p, f[i].values[j],
 				    "Filter.%zu.Value.%zu", i + 1, j + 1);
 		}
-		for (i = 0; i < nids; i++)
-			aws_paramf(&p, ids[i], "InstanceId.%zu", i + 1);
-		if (!nids)
-			aws_param(&p, "MaxResults", "1000");
+		if (nids) {
+			aws_paramf(&p, "instance-id", "Filter.%zu.Name", nf + 1);
+			for (i = 0; i < nids; i++)
+				aws_paramf(&p, ids[i], "Filter.%zu.Value.%zu",
+				    nf + 1, i + 1);
+		}
+		aws_param(&p, "MaxResults", "1000");
 		if (*token)
 			aws_param(&p, "NextToken", token);
 		x = aws_query(a, "DescribeInstances", &p);
@@ -81,6 +86,22 @@ ec2_describe_instances(struct aws *a, const struct ec2_filter *f, size_t nf,
 		xml_free(x);
 	} while (rc == 0 && *token);
 	return rc;
+}
+
+int
+ec2_describe_instances(struct aws *a, const struct ec2_filter *f, size_t nf,
+    const char *const *ids, size_t nids,
+    int (*cb)(void *, const struct ec2_instance *), void *arg)
+{
+	size_t off;
+
+	if (nids == 0)
+		return describe(a, f, nf, NULL, 0, cb, arg);
+	for (off = 0; off < nids; off += EC2_FILTER_VALUES)
+		if (describe(a, f, nf, ids + off, nids - off < EC2_FILTER_VALUES ?
+		    nids - off : EC2_FILTER_VALUES, cb, arg) == -1)
+			return -1;
+	return 0;
 }
 
 static int

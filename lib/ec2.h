@@ -14,6 +14,7 @@
 #include "aws.h"
 
 #define EC2_BATCH 1000
+#define EC2_FILTER_VALUES 200	/* values in one filter */
 #define EC2_MAX_TAGS 50
 
 struct ec2_tag {
@@ -38,9 +39,10 @@ struct ec2_filter {
 const char *ec2_tag(const struct ec2_instance *, const char *key);
 
 /*
- * Every instance matching the filters (all pages, NextToken followed), or
- * the given ids (filters still apply).  cb returns 0 to go on, -1 to stop
- * with an error.
+ * Every instance matching the filters (all pages, NextToken followed),
+ * among the given ids when nids > 0 (sent as instance-id filters of up to
+ * EC2_FILTER_VALUES, so unknown ids are simply absent).  cb returns 0 to go
+ * on, -1 to stop with an error.
  */
 int ec2_describe_instances(struct aws *, const struct ec2_filter *, size_t nf,
     const char *const *ids, size_t nids,

@@ -46,7 +46,15 @@ jsonl_read(struct jsonl *in, cJSON **out)
 			return 0;
 		}
 	}
-	*out = cJSON_ParseWithLength(line.s, line.len);
+	{
+		const char *end = NULL;
+
+		*out = cJSON_ParseWithLengthOpts(line.s, line.len, &end, 0);
+		if (*out && end && strspn(end, " \t\r") != strlen(end)) {
+			cJSON_Delete(*out);
+			*out = NULL;
+		}
+	}
 	buf_free(&line);
 	if (*out == NULL || !cJSON_IsObject(*out)) {
 		cJSON_Delete(*out);
@@ -67,6 +75,7 @@ jsonl_write(FILE *f, const cJSON *j)
 		return error_set(EXIT_TEMP, "out of memory");
 	if (fputs(s, f) == EOF || putc('\n', f) == EOF || fflush(f) == EOF)
 		rc = error_set(EXIT_TEMP, "write error: %s", strerror(errno));
+	explicit_bzero(s, strlen(s));
 	free(s);
 	return rc;
 }

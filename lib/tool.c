@@ -51,7 +51,17 @@ tool_usage(const char *fmt, ...)
 int
 tool_bad_option(const char *arg, int missing, const char *hint)
 {
-	size_t n = strcspn(arg, "=");
+	size_t n;
+	char opt[3] = { '-', 0, 0 };
+
+	/* an unknown short option (alone or in a cluster): getopt leaves
+	 * optind at the previous argument, a value that could be a secret,
+	 * so it is named from optopt (0 for an unknown long option) */
+	if ((!missing && optopt != 0) || arg == NULL) {
+		opt[1] = (char)(optopt > 32 && optopt < 127 ? optopt : '?');
+		arg = opt;
+	}
+	n = strcspn(arg, "=");
 
 	if (missing)
 		return tool_usage("option '%.*s' needs a value", (int)n, arg);
@@ -78,8 +88,10 @@ tool_exact_options(int argc, char **argv, const struct option *opts,
 			if (strlen(o->name) == n &&
 			    strncmp(o->name, argv[i] + 2, n) == 0)
 				break;
-		if (o->name == NULL)
+		if (o->name == NULL) {
+			optopt = 0;
 			return tool_bad_option(argv[i], 0, hint);
+		}
 		if (o->has_arg == required_argument && argv[i][2 + n] == '\0')
 			i++;	/* its value may look like an option */
 	}

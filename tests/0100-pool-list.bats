@@ -110,3 +110,26 @@ teardown() {
 	[[ "$output" == usage:* ]]
 	for s in 0 1 100 111; do [[ "$output" == *"$s "* ]]; done
 }
+
+@test "pool-list: an empty filter value is refused, not read as no filter" {
+	cloud_seed 2 '{"tags":{"runner-pool:pool":"acme/web"}}' >/dev/null
+	run -100 --separate-stderr pool-list --id ""
+	[ "$stderr" = "pool-list: --id: empty value" ]
+	run -100 --separate-stderr pool-list --state " , "
+	[ -z "$output" ]
+	# an id EC2 does not know is no match (1), not an error
+	run -1 --separate-stderr pool-list --id i-0123456789abcdef0
+}
+
+@test "a malformed endpoint URL is a usage error (100), not a crash" {
+	AWS_ENDPOINT_URL_EC2=localhost:4566 run -100 --separate-stderr pool-list
+	[[ "$stderr" == *"ec2 endpoint 'localhost:4566' is not an http(s) URL"* ]]
+	AWS_ENDPOINT_URL_SSM='http:///x' run -100 --separate-stderr pool-param get /a/b
+	[[ "$stderr" == *"has no host"* ]]
+}
+
+@test "an unknown short option in a cluster never echoes the argument before it" {
+	run -100 --separate-stderr pool-list --pool acme/web secretvalue -zq
+	[[ "$stderr" != *secretvalue* ]]
+	[[ "$stderr" == *"'-z'"* ]]
+}

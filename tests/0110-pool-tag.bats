@@ -74,3 +74,20 @@ tag_of() { # ID KEY
 	run -0 --separate-stderr pool-tag --set state=idle "$id"
 	[ "$(tag_of "$id" runner-pool:state)" = idle ]
 }
+
+@test "pool-tag: the pool's own keys take only values the pool can read back" {
+	run -100 --separate-stderr pool-tag --set state=relasing i-0123456789abcdef0
+	[[ "$stderr" == *"'relasing' is not a pool state"* ]]
+	run -100 --separate-stderr pool-tag --set deadline=tomorrow i-0123456789abcdef0
+	run -100 --separate-stderr pool-tag --set run-id=abc i-0123456789abcdef0
+	run -100 --separate-stderr pool-tag --set claim:12=soon i-0123456789abcdef0
+	run -100 --separate-stderr pool-tag --set usage=reserved i-0123456789abcdef0
+	[ "$(cloud_calls | wc -l)" -eq 0 ]
+}
+
+@test "pool-tag: one JSON value per line, nothing after it" {
+	run -100 --separate-stderr bash -c 'printf "{\"id\":\"i-0123456789abcdef0\"} {\"id\":\"i-0123456789abcdef1\"}\n" | pool-tag --set state=idle'
+	[[ "$stderr" == *"stdin:1: not a JSON object"* ]]
+	run -100 --separate-stderr bash -c 'printf "{\"id\":\"i-0123456789abcdef0\"}garbage\n" | pool-tag --set state=idle'
+	[ "$(cloud_calls | wc -l)" -eq 0 ]
+}

@@ -38,7 +38,8 @@ teardown() {
 		and .["LaunchTemplateConfigs.1.Overrides.2.SubnetId"] == "subnet-0a1b2c3d4e5f60002"
 		and .["LaunchTemplateConfigs.1.Overrides.1.InstanceRequirements.VCpuCount.Min"] == "4"
 		and .["LaunchTemplateConfigs.1.Overrides.1.InstanceRequirements.AllowedInstanceType.2"] == "m5.*"
-		and .["TagSpecification.1.ResourceType"] == "instance"' <<<"$p"
+		and .["TagSpecification.1.ResourceType"] == "instance"
+		and (.ClientToken | test("^[0-9a-f]{32}$"))' <<<"$p"
 	# the instances carry the pool's tags from the start
 	run -0 pool-list --run-id 42 --state created
 	[ "${#lines[@]}" -eq 3 ]

@@ -61,3 +61,9 @@ teardown() {
 	[[ "$stderr" == *"longer than 8192"* ]]
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
 }
+
+@test "pool-param refuses a value with a NUL byte rather than cutting it" {
+	run -100 --separate-stderr bash -c "printf 'ab\0cd' | pool-param put /runner-pool/nul"
+	[[ "$stderr" == *"NUL byte"* ]]
+	[ "$(cloud_calls | wc -l)" -eq 0 ]
+}
