@@ -34,7 +34,9 @@ static const char usage[] =
 "  -h, --help        this help\n"
 "\n"
 "Exit status: 0 done (whether or not anything was reaped), 100 usage or\n"
-"permanent error, 111 temporary failure (network, throttling, 5xx).\n";
+"permanent error, 111 temporary failure (network, throttling, 5xx).  An\n"
+"instance EC2 refuses to terminate is printed with \"error\"; the others\n"
+"are still terminated, and the status is that of the failure.\n";
 
 struct reap {
 	time_t now;
@@ -123,6 +125,7 @@ main(int argc, char **argv)
 	struct reap r;
 	struct aws *aws = NULL;
 	cJSON *o;
+	size_t failed = 0;
 	int c, dry = 0, rc = 0;
 
 	tool_init(argv[0]);
@@ -174,14 +177,32 @@ main(int argc, char **argv)
 	cJSON_ArrayForEach(o, r.out)
 		cJSON_AddBoolToObject(o, "terminated", 0);
 	if (!dry && r.ids.n && ec2_terminate(aws, (const char *const *)r.ids.v,
-	    r.ids.n, mark, r.out) == -1)
-		goto fail;
+	    r.ids.n, mark, r.out) == -1) {
+		/* a batch failed: the rest one at a time, so one instance EC2
+		 * refuses blocks no other, and each failure is recorded */
+		cJSON_ArrayForEach(o, r.out) {
+			const char *id = jsonl_str(o, "id");
+
+			if (cJSON_IsTrue(cJSON_GetObjectItem(o, "terminated")))
+				continue;
+			if (ec2_terminate(aws, &id, 1, mark, r.out) == 0)
+				continue;
+			cJSON_AddStringToObject(o, "error", error_msg());
+			if (rc != EXIT_TEMP)
+				rc = error_status();
+			failed++;
+		}
+	}
 	cJSON_ArrayForEach(o, r.out)
 		if (jsonl_write(stdout, o) == -1)
 			goto fail;
-	if (r.ids.n)
+	if (failed)
+		tool_log("%zu of %zu instances could not be terminated", failed,
+		    r.ids.n);
+	if (r.ids.n - failed)
 		tool_log("%s %zu instance%s", dry ? "would terminate" :
-		    "terminated", r.ids.n, r.ids.n == 1 ? "" : "s");
+		    "terminated", r.ids.n - failed,
+		    r.ids.n - failed == 1 ? "" : "s");
 	goto out;
 fail:
 	rc = tool_fail();

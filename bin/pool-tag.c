@@ -46,7 +46,7 @@ static const char usage[] =
 "prefix) on the instances named as arguments or, without arguments, by the\n"
 "\"id\" of each JSON object on stdin (e.g. from pool-list).  One CreateTags\n"
 "and one DeleteTags call per 1000 instances.  Each instance's input object\n"
-"(or {\"id\":...}) is printed once its tags are written.\n"
+"(or {\"id\":...}) is printed once its batch of tags is written.\n"
 "\n"
 "  --set KEY=VALUE   set runner-pool:KEY to VALUE (repeatable)\n"
 "  --remove KEY      remove runner-pool:KEY, whatever its value (repeatable)\n"
@@ -56,6 +56,27 @@ static const char usage[] =
 "\n"
 "Exit status: 0 tags written, 1 no instance given, 100 usage or permanent\n"
 "error, 111 temporary failure (network, throttling, 5xx).\n";
+
+/* Print the records of ids[off..off+n): the input objects, or {"id"}. */
+static int
+print_batch(cJSON **recs, const struct strlist *ids, size_t off, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = off; rc == 0 && i < off + n; i++) {
+		cJSON *o = recs ? recs[i] : cJSON_CreateObject();
+
+		if (o == NULL)
+			return error_set(EXIT_TEMP, "out of memory");
+		if (!recs)
+			cJSON_AddStringToObject(o, "id", ids->v[i]);
+		rc = jsonl_write(stdout, o);
+		if (!recs)
+			cJSON_Delete(o);
+	}
+	return rc;
+}
 
 /* Option state lives for the whole run: usage errors return at once. */
 static struct strlist keys, vals, rm, ids;
@@ -76,7 +97,7 @@ main(int argc, char **argv)
 	const char *region = NULL, *profile = NULL;
 	cJSON **recs = NULL;
 	struct aws *aws = NULL;
-	size_t i;
+	size_t i, off;
 	int c, rc = EXIT_PERM;
 
 	tool_init(argv[0]);
@@ -182,24 +203,18 @@ main(int argc, char **argv)
 	}
 	if ((aws = aws_new(region, profile)) == NULL)
 		goto out;
-	if (keys.n && ec2_create_tags(aws, (const char *const *)ids.v, ids.n,
-	    set, keys.n) == -1)
-		goto out;
-	if (rm.n && ec2_delete_tags(aws, (const char *const *)ids.v, ids.n,
-	    del, rm.n) == -1)
-		goto out;
-	for (i = 0; i < ids.n; i++) {
-		cJSON *o = recs ? recs[i] : cJSON_CreateObject();
+	/* a batch at a time, its records printed once its tags are written:
+	 * a later failure leaves the output naming exactly what was done */
+	for (off = 0; off < ids.n; off += EC2_BATCH) {
+		const char *const *b = (const char *const *)ids.v + off;
+		size_t n = ids.n - off < EC2_BATCH ? ids.n - off : EC2_BATCH;
 
-		if (!recs && o)
-			cJSON_AddStringToObject(o, "id", ids.v[i]);
-		if (o == NULL || jsonl_write(stdout, o) == -1) {
-			if (!recs)
-				cJSON_Delete(o);
+		if (keys.n && ec2_create_tags(aws, b, n, set, keys.n) == -1)
 			goto out;
-		}
-		if (!recs)
-			cJSON_Delete(o);
+		if (rm.n && ec2_delete_tags(aws, b, n, del, rm.n) == -1)
+			goto out;
+		if (print_batch(recs, &ids, off, n) == -1)
+			goto out;
 	}
 	rc = 0;
 	goto done;

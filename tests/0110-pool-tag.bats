@@ -91,3 +91,12 @@ tag_of() { # ID KEY
 	run -100 --separate-stderr bash -c 'printf "{\"id\":\"i-0123456789abcdef0\"}garbage\n" | pool-tag --set state=idle'
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
 }
+
+@test "pool-tag: when a later batch fails, the batches done are printed, exit 111" {
+	cloud_seed 1500 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
+	cloud_fault '{"service":"ec2","action":"CreateTags","kind":"5xx","skip":1,"count":10}'
+	run -111 --separate-stderr bash -c 'pool-list | pool-tag --set state=releasing'
+	[ "${#lines[@]}" -eq 1000 ]
+	# exactly the printed ones were tagged
+	[ "$(pool-list --state releasing | jq -r .id | sort)" = "$(printf '%s\n' "${lines[@]}" | jq -r .id | sort)" ]
+}

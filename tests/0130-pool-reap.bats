@@ -61,3 +61,12 @@ teardown() {
 	[[ "$stderr" == "pool-reap: --grace: '-1' is out of range"* ]]
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
 }
+
+@test "pool-reap: a failing batch is retried one instance at a time, and all is printed" {
+	cloud_seed 1200 "{\"tags\":{\"runner-pool:pool\":\"acme/web\",\"runner-pool:state\":\"idle\",\"runner-pool:deadline\":\"$past\"}}" >/dev/null
+	cloud_fault '{"service":"ec2","action":"TerminateInstances","kind":"notfound","skip":1,"count":1}'
+	run -0 --separate-stderr pool-reap
+	[ "${#lines[@]}" -eq 1200 ]
+	[ "$(printf '%s\n' "${lines[@]}" | jq -s 'map(select(.terminated)) | length')" -eq 1200 ]
+	[ "$(pool-list | wc -l)" -eq 0 ]
+}
