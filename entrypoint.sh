@@ -9,16 +9,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 bad() { printf 'ec2-runner-pool: input %s: %s\n' "$1" "$2" >&2; exit 100; }
 
-# inp NAME DEFAULT: the input's value (surrounding blanks trimmed)
+# inp NAME DEFAULT: the input's value, blanks around the whole value
+# trimmed (a multi-line value such as a script keeps its indentation)
 inp() {
 	_v=$(printenv "INPUT_$(printf '%s' "$1" | tr 'a-z-' 'A-Z_')" 2>/dev/null) || _v=
-	_v=$(printf '%s' "$_v" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+	_v=${_v#"${_v%%[![:space:]]*}"}
+	_v=${_v%"${_v##*[![:space:]]}"}
 	printf '%s' "${_v:-$2}"
 }
 
 # int NAME VALUE MIN MAX
 int() {
 	case $2 in '' | *[!0-9]*) bad "$1" "'$2' is not a whole number" ;; esac
+	case $2 in 0?*) bad "$1" "'$2' has a leading zero" ;; esac
 	[ "${#2}" -le 9 ] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] ||
 		bad "$1" "$2 is out of range $3-$4"
 }

@@ -11,6 +11,8 @@ cloud_start "$dir/cloud"; cloud_check_endpoints
 cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
 cloud_ctl POST /github/tokens '{"token":"ghp_bench00000000000000000000000000000001","scopes":["repo"]}' >/dev/null
 export GITHUB_REPOSITORY=acme/web
+# the local cloud has no request limits: poll faster than the 1 s default
+export RP_WAIT_INTERVAL=${RP_WAIT_INTERVAL:-0.25} RP_CLAIM_INTERVAL_MS=${RP_CLAIM_INTERVAL_MS:-250}
 env INPUT_MODE=refresh INPUT_AMI=ami-0a1b2c3d4e5f60001 INPUT_IAM_INSTANCE_PROFILE=p \
 	INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001 INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 \
 	INPUT_GITHUB_TOKEN=ghp_bench00000000000000000000000000000001 INPUT_AGENT_POLL_SEC=0.5 \

@@ -35,8 +35,8 @@ static const char usage[] =
 "call, in an order that spreads concurrent claimants, then read them back\n"
 "until each is granted to this run by its agent, granted to another run,\n"
 "or the time is up.  Claims not granted are withdrawn; instances granted\n"
-"beyond N are handed back once running.  Prints the instances this run\n"
-"now owns.\n"
+"beyond N are handed back with a release request.  Prints the instances\n"
+"this run now owns.\n"
 "\n"
 "  --run-id ID         the GitHub run claiming (required)\n"
 "  --count N           how many instances are wanted, 1-100 (default 1)\n"
@@ -49,7 +49,7 @@ static const char usage[] =
 "Exit status: 0 all N claimed, 1 fewer claimed (those owned are printed;\n"
 "launch the rest), 100 usage or permanent error, 111 temporary failure.\n";
 
-enum { UNTRIED, PENDING, OWNED, LOST, SURPLUS, HANDBACK };
+enum { UNTRIED, PENDING, OWNED, LOST };
 
 struct cand {
 	char id[32];
@@ -121,8 +121,7 @@ judge(void *arg, const struct ec2_instance *in)
 }
 
 static int
-readback(struct aws *a, struct claim *cl, int (*want)(int),
-    int (*cb)(void *, const struct ec2_instance *))
+readback(struct aws *a, struct claim *cl, int (*want)(int))
 {
 	const char *ids[EC2_BATCH];
 	size_t i, n = 0;
@@ -132,7 +131,7 @@ readback(struct aws *a, struct claim *cl, int (*want)(int),
 			ids[n++] = cl->c[i].id;
 	if (n == 0)
 		return 0;
-	return ec2_describe_instances(a, NULL, 0, ids, n, cb, cl);
+	return ec2_describe_instances(a, NULL, 0, ids, n, judge, cl);
 }
 
 static int
@@ -155,69 +154,6 @@ count(const struct claim *cl, int st)
 	for (i = 0; i < cl->n; i++)
 		n += cl->c[i].st == st;
 	return n;
-}
-
-/*
- * A surplus grant (granted beyond --count) is handed back only once its
- * agent reports it running: a 'releasing' written while the agent is still
- * registering would be overwritten by its 'running'.
- */
-static int
-judge_surplus(void *arg, const struct ec2_instance *in)
-{
-	struct claim *cl = arg;
-	struct cand *c = find(cl, in->id);
-	const char *state = ec2_tag(in, POOL_T_STATE);
-	const char *run = ec2_tag(in, POOL_T_RUN);
-
-	if (c == NULL || c->st != SURPLUS)
-		return 0;
-	if (!run || strcmp(run, cl->run) != 0 || !state ||
-	    (strcmp(state, "claimed") != 0 && strcmp(state, "running") != 0))
-		c->st = LOST;		/* no longer ours to hand back */
-	else if (strcmp(state, "running") == 0)
-		c->st = HANDBACK;
-	return 0;
-}
-
-static int
-is_surplus(int st)
-{
-	return st == SURPLUS;
-}
-
-static void
-hand_back(struct aws *a, struct claim *cl, long long interval)
-{
-	double end = now_ms() + 60000;
-	struct ec2_tag t = { POOL_T_STATE, "releasing" };
-	const char *ids[EC2_BATCH];
-	size_t i, n;
-
-	while (count(cl, SURPLUS) + count(cl, HANDBACK) > 0) {
-		if (readback(a, cl, is_surplus, judge_surplus) == -1) {
-			tool_log("reading back surplus grants: %s",
-			    error_msg());
-			return;
-		}
-		for (i = n = 0; i < cl->n; i++)
-			if (cl->c[i].st == HANDBACK) {
-				ids[n++] = cl->c[i].id;
-				cl->c[i].st = LOST;
-				tool_log("%s: granted beyond --count, handed "
-				    "back", cl->c[i].id);
-			}
-		if (n && ec2_create_tags(a, ids, n, &t, 1) == -1)
-			tool_log("handing back: %s", error_msg());
-		if (count(cl, SURPLUS) == 0)
-			return;
-		if (now_ms() > end) {
-			tool_log("%zu surplus grants not running after 60 s: "
-			    "left to this run's release", count(cl, SURPLUS));
-			return;
-		}
-		sleep_ms((long)interval);
-	}
 }
 
 /* Tag ids with the claim; one call, or one per instance if a tag limit
@@ -401,7 +337,7 @@ main(int argc, char **argv)
 			break;
 		}
 		sleep_ms((long)interval);
-		if (readback(aws, &cl, is_pending, judge) == -1) {
+		if (readback(aws, &cl, is_pending) == -1) {
 			rc = -1;
 			goto withdraw;
 		}
@@ -432,7 +368,7 @@ withdraw:
 			if (cl.c[i].st == LOST)
 				cl.c[i].st = PENDING;
 		cl.n = next;
-		if (n && readback(aws, &cl, is_open, judge) == -1)
+		if (n && readback(aws, &cl, is_open) == -1)
 			tool_log("reading back: %s", error_msg());
 	}
 	/* keep at most 'want'; release the rest back to the pool */
@@ -445,10 +381,21 @@ withdraw:
 			if (jsonl_write(stdout, o) == -1)
 				goto fail;
 			owned++;
-		} else
-			cl.c[i].st = SURPLUS;
+		} else {
+			/* a release request: only the agent writes the state */
+			const char *id = cl.c[i].id;
+			char rk[64], rv[32];
+			struct ec2_tag t;
+
+			snprintf(rk, sizeof(rk), POOL_T_RELEASE "%s", cl.run);
+			snprintf(rv, sizeof(rv), "%.0f", now_ms());
+			t.key = rk;
+			t.value = rv;
+			tool_log("%s: granted beyond %lld, handed back", id, want);
+			if (ec2_create_tags(aws, &id, 1, &t, 1) == -1)
+				tool_log("%s", error_msg());
+		}
 	}
-	hand_back(aws, &cl, interval);
 	if (rc == -1)
 		goto fail;
 	if (owned < (size_t)want) {

@@ -18,8 +18,8 @@
 #include "validate.h"
 
 static const char usage[] =
-"usage: pool-reap [--pool NAME] [--grace SECONDS] [--dry-run]\n"
-"                 [--region REGION] [--profile NAME]\n"
+"usage: pool-reap [--pool NAME] [--grace SECONDS] [--id INSTANCE]...\n"
+"                 [--dry-run] [--region REGION] [--profile NAME]\n"
 "\n"
 "Terminate the pool's instances that are past their deadline plus the\n"
 "grace period, stopped, marked terminating, or (once older than the grace\n"
@@ -28,6 +28,7 @@ static const char usage[] =
 "\n"
 "  --pool NAME       the pool (default $RUNNER_POOL, then $GITHUB_REPOSITORY)\n"
 "  --grace SECONDS   time past the deadline before terminating (default 120)\n"
+"  --id INSTANCE     judge only these instances (repeatable)\n"
 "  --dry-run         print what would be terminated; terminate nothing\n"
 "  --region REGION   AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
 "  --profile NAME    AWS profile (default $AWS_PROFILE)\n"
@@ -106,6 +107,9 @@ mark(void *arg, const char *id, const char *state)
 			    cJSON_CreateTrue());
 }
 
+/* Option state lives for the whole run: usage errors return at once. */
+static struct strlist only;
+
 int
 main(int argc, char **argv)
 {
@@ -113,6 +117,7 @@ main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "id", required_argument, NULL, 'i' },
 		{ "pool", required_argument, NULL, 'p' },
 		{ "profile", required_argument, NULL, 'P' },
 		{ "region", required_argument, NULL, 'R' },
@@ -143,6 +148,14 @@ main(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return tool_exit(0);
+		case 'i':
+			c = (int)only.n;
+			if (strlist_split(&only, optarg, validate_instance_id,
+			    "--id") == -1)
+				return tool_fail();
+			if (only.n == (size_t)c)
+				return tool_usage("--id: empty value");
+			break;
 		case 'n':
 			dry = 1;
 			break;
@@ -172,7 +185,8 @@ main(int argc, char **argv)
 	r.now = time(NULL);
 	if ((r.out = cJSON_CreateArray()) == NULL ||
 	    (aws = aws_new(region, profile)) == NULL ||
-	    ec2_describe_instances(aws, f, 2, NULL, 0, judge, &r) == -1)
+	    ec2_describe_instances(aws, f, 2, (const char *const *)only.v,
+	    only.n, judge, &r) == -1)
 		goto fail;
 	cJSON_ArrayForEach(o, r.out)
 		cJSON_AddBoolToObject(o, "terminated", 0);
@@ -209,6 +223,7 @@ fail:
 out:
 	cJSON_Delete(r.out);
 	strlist_free(&r.ids);
+	strlist_free(&only);
 	aws_free(aws);
 	return tool_exit(rc);
 }

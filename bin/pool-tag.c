@@ -22,11 +22,14 @@ check_value(const char *key, const char *v)
 {
 	if (strcmp(key, "state") == 0)
 		return validate_state(v);
-	if (strcmp(key, "run-id") == 0 || strncmp(key, "claim:", 6) == 0)
-		return strncmp(key, "claim:", 6) == 0 ?
-		    (validate_run_id(key + 6) == -1 ? -1 :
-		    validate_number(v, 0, 99999999999999LL, NULL)) :
-		    validate_run_id(v);
+	if (strcmp(key, "run-id") == 0)
+		return validate_run_id(v);
+	if (strncmp(key, "claim:", 6) == 0 || strncmp(key, "release:", 8) == 0) {
+		/* claim:RUN, release:RUN: a run id and a time in ms */
+		if (validate_run_id(strchr(key, ':') + 1) == -1)
+			return -1;
+		return validate_number(v, 0, 99999999999999LL, NULL);
+	}
 	if (strcmp(key, "deadline") == 0)
 		return validate_number(v, 0, 99999999999LL, NULL);
 	if (strcmp(key, "class") == 0)

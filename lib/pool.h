@@ -22,6 +22,7 @@
 #define POOL_T_CLASS	POOL_PREFIX "class"
 #define POOL_T_USAGE	POOL_PREFIX "usage"
 #define POOL_T_CLAIM	POOL_PREFIX "claim:"
+#define POOL_T_RELEASE	POOL_PREFIX "release:"	/* a request, by run */
 #define POOL_T_RUNNER	POOL_PREFIX "runner"
 #define POOL_T_PRE	POOL_PREFIX "pre-runner"
 

@@ -243,14 +243,18 @@ serve() {
 	done
 	_tok=
 	start_runner
-	# the claimant may have handed it back meanwhile (surplus grant)
-	[ "$(tag state)" = releasing ] && return 0
+	# handed back meanwhile (a surplus or late grant, a failed provision):
+	# the next round releases it
+	if [ "$(tag state)" = releasing ] || tag "release:$1" >/dev/null; then
+		return 0
+	fi
 	tags set state=running "runner=$NAME" || return 1
 	log "serving run $1 as $NAME"
 }
 
-# release: stop and deregister the runner, wipe, back to idle
+# release RUN: stop and deregister the runner, wipe, back to idle
 release() {
+	tags set state=releasing || return 1
 	if runner_alive; then
 		kill -TERM "$RPID" 2>/dev/null
 		wait "$RPID" 2>/dev/null
@@ -265,7 +269,8 @@ release() {
 	fi
 	rm -rf "$RD/_work" "${RUNNER_TEMP:-$RD/_work/_temp}"
 	tags set state=idle "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
-	tags del run-id runner || return 1
+	# shellcheck disable=SC2046
+	tags del run-id runner $([ -n "$1" ] && echo "release:$1") || return 1
 	log "released: idle"
 }
 
@@ -332,6 +337,12 @@ while :; do
 	fi
 	_st=$(tag state) _run=$(tag run-id) _dl=$(tag deadline)
 	case $_dl in *[!0-9]* | '') _dl=$((_now + RP_IDLE_TIME)) ;; esac
+	# a release request for the run it serves (written by the run's release,
+	# a failed provision or a claimant handing back a surplus grant): only
+	# the agent writes the state, so no request is lost to its own writes
+	if [ -n "$_run" ] && [ "$_st" != idle ] && tag "release:$_run" >/dev/null; then
+		_st=releasing
+	fi
 	[ "$_now" -gt $((_dl + RP_GRACE)) ] && halt "past deadline $_dl + $RP_GRACE"
 	case $_st in
 	created | claimed)
@@ -341,12 +352,16 @@ while :; do
 			tags set state=idle "deadline=$((_now + RP_IDLE_TIME))"
 		fi ;;
 	idle)
-		[ "$_now" -lt "$_dl" ] && grant ;;
+		# metadata may lag the agent's own writes: never grant while a
+		# runner is still configured here
+		if [ "$_now" -lt "$_dl" ] && ! runner_alive && [ ! -f "$RD/.runner" ]; then
+			grant
+		fi ;;
 	running)
 		if ! runner_alive; then
 			if [ -f "$RD/.runner" ]; then start_runner; else serve "$_run"; fi
 		fi ;;
-	releasing) release ;;
+	releasing) release "$_run" ;;
 	terminating) halt "marked terminating" ;;
 	esac
 	sleep "$RP_POLL"

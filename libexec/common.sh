@@ -22,6 +22,28 @@ retry() {
 	done
 }
 
+# retry_in FILE CMD...: retry with stdin from FILE, read afresh each attempt
+retry_in() {
+	_rf=$1
+	shift
+	_rn=0
+	while :; do
+		"$@" <"$_rf" && return 0
+		_rs=$?
+		[ "$_rs" -eq 111 ] && [ "$_rn" -lt "${RP_RETRIES:-4}" ] || return "$_rs"
+		_rn=$((_rn + 1))
+		sleep "$(awk -v n="$_rn" 'BEGIN { srand(); printf "%.2f", n * 0.5 + rand() }')"
+	done
+}
+
+# ok1_in FILE CMD...: retry_in, but exit 1 ("nothing") is fine
+ok1_in() {
+	retry_in "$@" && return 0
+	_rs=$?
+	[ "$_rs" -eq 1 ] && return 0
+	return "$_rs"
+}
+
 # ok1 CMD...: like retry, but exit 1 ("nothing") is fine
 ok1() {
 	retry "$@" && return 0

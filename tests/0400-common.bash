@@ -1,5 +1,8 @@
 # tests/0400-common.bash: setup shared by the end-to-end tests (04xx)
 load helpers
+# poll faster than the production defaults (1 s, 500 ms): the local cloud
+# has no account-wide request limits to respect
+export RP_WAIT_INTERVAL=0.25 RP_CLAIM_INTERVAL_MS=250
 
 e2e_setup() {
 	cloud_start "$BATS_TEST_TMPDIR/cloud"

@@ -128,3 +128,36 @@ teardown() { e2e_teardown; }
 	cloud_ctl GET /github/runners | jq -e '[.runners[] | select(.status == "online" and
 		(.labels | map(.name) | index("4001")))] | length == 1'
 }
+
+@test "a release request is not lost to the agent's own state write" {
+	refresh INPUT_IDLE_TIME_SEC=600 >/dev/null
+	provision 4101 1 >/dev/null
+	id=$(pool-list --pool acme/web --run-id 4101 | jq -r .id)
+	# the request, then a late 'running' as an agent still registering
+	# would write it (before, a 'releasing' written here was overwritten)
+	pool-tag --set "release:4101=$(date +%s%3N)" "$id" >/dev/null
+	pool-tag --set state=running "$id" >/dev/null
+	back() { [ "$(pool-list --pool acme/web --id "$id" | jq -r '"\(.state) \(.run_id)"')" = "idle null" ]; }
+	wait_until 20 back
+	# the agent removed the request with the run id
+	! cloud_ctl GET "/instances/$id" | jq -e '.tags | has("runner-pool:release:4101")'
+	[ "$(cloud_ctl GET /github/runners | jq '[.runners[] | select(.status == "online")] | length')" -eq 0 ]
+}
+
+@test "release retries a throttled request with its input intact" {
+	refresh INPUT_IDLE_TIME_SEC=600 >/dev/null
+	provision 4102 2 >/dev/null
+	# the first pool-tag gives up (3 attempts), the retry needs its stdin
+	cloud_fault '{"service":"ec2","action":"CreateTags","kind":"throttle","count":4}'
+	run --separate-stderr release 4102
+	[ "$status" -eq 0 ]
+	[ "$(count --state idle)" -eq 2 ]
+}
+
+@test "a multi-line pre-runner script keeps its indentation" {
+	script=$(printf 'cat >"$HOME/check" <<EOF\n    indented\nEOF\ngrep -q "^    indented$" "$HOME/check"\n')
+	refresh INPUT_IDLE_TIME_SEC=600 "INPUT_PRE_RUNNER_SCRIPT=$script" >/dev/null
+	provision 4103 1 >/dev/null
+	id=$(pool-list --pool acme/web --run-id 4103 | jq -r .id)
+	[ "$(cloud_ctl GET "/instances/$id" | jq -r '.tags["runner-pool:pre-runner"]')" = ok ]
+}

@@ -25,6 +25,8 @@ pool() {
 cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
 cloud_ctl POST /github/tokens '{"token":"ghp_demo000000000000000000000000000001","scopes":["repo"]}' >/dev/null
 export GITHUB_REPOSITORY=acme/web
+# the local cloud has no request limits: poll faster than the 1 s default
+export RP_WAIT_INTERVAL=${RP_WAIT_INTERVAL:-0.25} RP_CLAIM_INTERVAL_MS=${RP_CLAIM_INTERVAL_MS:-250}
 REFRESH=(INPUT_MODE=refresh INPUT_AMI=ami-0a1b2c3d4e5f60001
 	INPUT_IAM_INSTANCE_PROFILE=runner-pool-instance
 	INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001
