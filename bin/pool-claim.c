@@ -231,12 +231,6 @@ main(int argc, char **argv)
 			if (validate_number(optarg, 1, 100, &want) == -1)
 				return error_wrap("--count"), tool_fail();
 			break;
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		case 'r':
 			if (validate_run_id(optarg) == -1)
 				return error_wrap("--run-id"), tool_fail();
@@ -247,6 +241,8 @@ main(int argc, char **argv)
 				return error_wrap("--timeout"), tool_fail();
 			break;
 		default:
+			if (tool_aws_option(c, optarg, NULL, &region, &profile))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}

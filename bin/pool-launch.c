@@ -165,15 +165,6 @@ main(int argc, char **argv)
 			if (validate_number(optarg, 1, 100, &count) == -1)
 				return error_wrap("--count"), tool_fail();
 			break;
-		case 'p':
-			pool = optarg;
-			break;
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		case 'r':
 			if (validate_run_id(optarg) == -1)
 				return error_wrap("--run-id"), tool_fail();
@@ -202,6 +193,8 @@ main(int argc, char **argv)
 				return tool_fail();
 			break;
 		default:
+			if (tool_aws_option(c, optarg, &pool, &region, &profile))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}

@@ -125,15 +125,6 @@ main(int argc, char **argv)
 			if (add(&ids, optarg, validate_instance_id, "--id") == -1)
 				return tool_fail();
 			break;
-		case 'p':
-			pool = optarg;
-			break;
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		case 'r':
 			if (validate_run_id(optarg) == -1)
 				return error_wrap("--run-id"), tool_fail();
@@ -154,6 +145,8 @@ main(int argc, char **argv)
 			use = optarg;
 			break;
 		default:
+			if (tool_aws_option(c, optarg, &pool, &region, &profile))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}

@@ -101,16 +101,12 @@ main(int argc, char **argv)
 		case 'o':
 			overwrite = 0;
 			break;
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		case 's':
 			secure = 1;
 			break;
 		default:
+			if (tool_aws_option(c, optarg, NULL, &region, &profile))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}

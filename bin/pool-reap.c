@@ -159,16 +159,9 @@ main(int argc, char **argv)
 		case 'n':
 			dry = 1;
 			break;
-		case 'p':
-			pool = optarg;
-			break;
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		default:
+			if (tool_aws_option(c, optarg, &pool, &region, &profile))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}

@@ -113,12 +113,6 @@ main(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return tool_exit(0);
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		case 'r':
 		case 's':
 			eq = c == 's' ? strchr(optarg, '=') : NULL;
@@ -145,6 +139,8 @@ main(int argc, char **argv)
 				return tool_fail();
 			break;
 		default:
+			if (tool_aws_option(c, optarg, NULL, &region, &profile))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}

@@ -198,15 +198,6 @@ main(int argc, char **argv)
 		case 'N':
 			name = optarg;
 			break;
-		case 'p':
-			s.pool = optarg;
-			break;
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		case 's':
 			if (strlist_split(&s.sgs, optarg,
 			    validate_security_group, "--security-group") == -1)
@@ -216,6 +207,8 @@ main(int argc, char **argv)
 			ud = optarg;
 			break;
 		default:
+			if (tool_aws_option(c, optarg, &s.pool, &region, &profile))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}

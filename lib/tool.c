@@ -99,6 +99,19 @@ tool_exact_options(int argc, char **argv, const struct option *opts,
 }
 
 int
+tool_aws_option(int c, const char *arg, const char **pool,
+    const char **region, const char **profile)
+{
+	const char **p = c == 'p' ? pool : c == 'R' ? region :
+	    c == 'P' ? profile : NULL;
+
+	if (p == NULL)
+		return 0;
+	*p = arg;
+	return 1;
+}
+
+int
 tool_exit(int status)
 {
 	if (fclose(stdout) == EOF) {

@@ -29,6 +29,14 @@ int tool_bad_option(const char *arg, int missing, const char *hint);
  */
 int tool_exact_options(int argc, char **argv, const struct option *opts,
     const char *hint);
+/*
+ * The options the AWS tools share: --pool (p), --profile (P), --region (R).
+ * Stores optarg for c into the matching pointer and returns 1, or returns 0
+ * when c is none of them (or its pointer is NULL: the tool lacks it).
+ * The values are checked where they are used (pool_name(), aws_new()).
+ */
+int tool_aws_option(int c, const char *arg, const char **pool,
+    const char **region, const char **profile);
 /* Close stdout; a failed write turns status into EXIT_TEMP. */
 int tool_exit(int status);
 
