@@ -11,10 +11,10 @@
 #include "error.h"
 #include "jsonl.h"
 #include "pool.h"
+#include "strlist.h"
 #include "tool.h"
 #include "validate.h"
 
-#define MAXV 1000
 
 static const char usage[] =
 "usage: pool-list [--pool NAME] [--state STATE]... [--run-id ID]\n"
@@ -30,7 +30,7 @@ static const char usage[] =
 "  --class CLASS     resource class\n"
 "  --usage spot|on-demand  spot or on-demand\n"
 "  --type PATTERN    instance type pattern, like c* or m5.* (repeatable)\n"
-"  --id INSTANCE     only these instances (repeatable, at most 1000)\n"
+"  --id INSTANCE     only these instances (repeatable or comma-separated)\n"
 "  --all             include instances shutting down or terminated\n"
 "  --region REGION   AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
 "  --profile NAME    AWS profile (default $AWS_PROFILE)\n"
@@ -38,30 +38,6 @@ static const char usage[] =
 "\n"
 "Exit status: 0 instances printed, 1 none matched, 100 usage or permanent\n"
 "error, 111 temporary failure (network, throttling, 5xx).\n";
-
-struct list {
-	const char *v[MAXV];
-	size_t n;
-};
-
-static int
-add(struct list *l, char *s, int (*check)(const char *), const char *opt)
-{
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(s, ", ", &save); tok;
-	    tok = strtok_r(NULL, ", ", &save)) {
-		if (check && check(tok) == -1)
-			return error_wrap("%s", opt);
-		if (l->n == MAXV)
-			return error_set(EXIT_PERM, "%s: more than %d values",
-			    opt, MAXV);
-		l->v[l->n++] = tok;
-	}
-	if (l->n == 0)
-		return error_set(EXIT_PERM, "%s: empty value", opt);
-	return 0;
-}
 
 static int
 print(void *arg, const struct ec2_instance *in)
@@ -76,6 +52,9 @@ print(void *arg, const struct ec2_instance *in)
 	cJSON_Delete(o);
 	return rc;
 }
+
+/* Option state lives for the whole run: usage errors return at once. */
+static struct strlist states, types, ids;
 
 int
 main(int argc, char **argv)
@@ -96,7 +75,6 @@ main(int argc, char **argv)
 	};
 	static const char *live[] = { "pending", "running", "stopping",
 	    "stopped" };
-	struct list states = { {0}, 0 }, types = { {0}, 0 }, ids = { {0}, 0 };
 	const char *pool = NULL, *run = NULL, *class = NULL, *use = NULL;
 	const char *region = NULL, *profile = NULL;
 	struct ec2_filter f[8];
@@ -122,7 +100,8 @@ main(int argc, char **argv)
 			fputs(usage, stdout);
 			return tool_exit(0);
 		case 'i':
-			if (add(&ids, optarg, validate_instance_id, "--id") == -1)
+			if (strlist_split(&ids, optarg, validate_instance_id,
+			    "--id") == -1)
 				return tool_fail();
 			break;
 		case 'r':
@@ -131,11 +110,12 @@ main(int argc, char **argv)
 			run = optarg;
 			break;
 		case 's':
-			if (add(&states, optarg, validate_state, "--state") == -1)
+			if (strlist_split(&states, optarg, validate_state,
+			    "--state") == -1)
 				return tool_fail();
 			break;
 		case 't':
-			if (add(&types, optarg, validate_type_pattern,
+			if (strlist_split(&types, optarg, validate_type_pattern,
 			    "--type") == -1)
 				return tool_fail();
 			break;
@@ -160,7 +140,7 @@ main(int argc, char **argv)
 	f[nf++].nvalues = 1;
 	if (states.n) {
 		f[nf].name = "tag:" POOL_T_STATE;
-		f[nf].values = states.v;
+		f[nf].values = (const char *const *)states.v;
 		f[nf++].nvalues = states.n;
 	}
 	if (run) {
@@ -180,7 +160,7 @@ main(int argc, char **argv)
 	}
 	if (types.n) {
 		f[nf].name = "instance-type";
-		f[nf].values = types.v;
+		f[nf].values = (const char *const *)types.v;
 		f[nf++].nvalues = types.n;
 	}
 	if (!all) {
@@ -190,9 +170,15 @@ main(int argc, char **argv)
 	}
 	if ((aws = aws_new(region, profile)) == NULL)
 		return tool_fail();
-	rc = ec2_describe_instances(aws, f, nf, ids.v, ids.n, print, &found);
+	rc = ec2_describe_instances(aws, f, nf, (const char *const *)ids.v,
+	    ids.n, print, &found);
 	aws_free(aws);
 	if (rc == -1)
-		return tool_exit(tool_fail());
-	return tool_exit(found ? 0 : EXIT_NO);
+		rc = tool_fail();
+	else
+		rc = found ? 0 : EXIT_NO;
+	strlist_free(&states);
+	strlist_free(&types);
+	strlist_free(&ids);
+	return tool_exit(rc);
 }

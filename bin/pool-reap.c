@@ -149,12 +149,9 @@ main(int argc, char **argv)
 			fputs(usage, stdout);
 			return tool_exit(0);
 		case 'i':
-			c = (int)only.n;
 			if (strlist_split(&only, optarg, validate_instance_id,
 			    "--id") == -1)
 				return tool_fail();
-			if (only.n == (size_t)c)
-				return tool_usage("--id: empty value");
 			break;
 		case 'n':
 			dry = 1;

@@ -27,6 +27,7 @@ strlist_split(struct strlist *l, const char *s, int (*check)(const char *),
     const char *what)
 {
 	const char *sep = ", \t\n";
+	size_t before = l->n;
 
 	while (*s) {
 		size_t n;
@@ -45,6 +46,8 @@ strlist_split(struct strlist *l, const char *s, int (*check)(const char *),
 		if (strlist_add(l, part) == -1)
 			return -1;
 	}
+	if (l->n == before)
+		return error_set(EXIT_PERM, "%s: empty value", what);
 	return 0;
 }
 

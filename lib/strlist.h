@@ -15,7 +15,8 @@ struct strlist {
 
 int strlist_add(struct strlist *, const char *);
 /* Split s on commas and white space; each part checked (check may be NULL);
- * messages are prefixed with what ("--subnet"). */
+ * messages are prefixed with what ("--subnet"); a value with no part at
+ * all is an error ("--subnet: empty value"). */
 int strlist_split(struct strlist *, const char *s,
     int (*check)(const char *), const char *what);
 int strlist_has(const struct strlist *, const char *);
