@@ -206,6 +206,9 @@ test_buf(void)
 	    == -1);
 	CHECK(strncmp(error_msg(), "--type: ", 8) == 0);
 	strlist_free(&l);
+	CHECK(strlist_split(&l, " , ", NULL, "--id") == -1);
+	CHECK_STR(error_msg(), "--id: empty value");
+	strlist_free(&l);
 }
 
 static void
