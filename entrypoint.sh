@@ -106,7 +106,7 @@ provision)
 		export RP_MAX_RUNTIME_OVERRIDE
 	fi
 	RP_CLASS=$(inp resource-class default)
-	printf '%s\n' "$RP_CLASS" | grep -Eqx '[A-Za-z0-9_.-]{1,64}' ||
+	printf '%s\n' "$RP_CLASS" | grep -Eqx '[a-z0-9_-]{1,32}' ||
 		bad resource-class "'$RP_CLASS' is not a class name"
 	export RP_COUNT RP_USAGE RP_TYPES RP_MAX_RUNTIME_MIN RP_CLASS
 	;;
@@ -133,13 +133,14 @@ refresh)
 		printf '%s' "$RP_CLASSES" | jq -e 'type == "object" and all(.[];
 			type == "object" and (.cpu | type == "number" and . >= 1 and . == floor) and
 			(.mmem | type == "number" and . >= 1 and . == floor)) and
-			all(keys[]; test("^[A-Za-z0-9_.-]{1,64}$"))' >/dev/null 2>&1 ||
-			bad resource-class-config 'must be a JSON object of {"cpu": N, "mmem": MiB} by class name'
+			all(keys[]; test("^[a-z0-9_-]{1,32}$"))' >/dev/null 2>&1 ||
+			bad resource-class-config 'must be a JSON object of {"cpu": N, "mmem": MiB} by class name (a-z 0-9 _ -)'
 	fi
 	RP_MIN_IDLE=$(inp min-idle 0)
 	case $RP_MIN_IDLE in
 	'{'*) printf '%s' "$RP_MIN_IDLE" | jq -e 'type == "object" and
-			all(.[]; type == "number" and . >= 0 and . <= 100 and . == floor)' \
+			all(.[]; type == "number" and . >= 0 and . <= 100 and . == floor) and
+			all(keys[]; test("^[a-z0-9_-]{1,32}$"))' \
 		>/dev/null 2>&1 || bad min-idle 'must be a number or {"class": N, ...}' ;;
 	*) int min-idle "$RP_MIN_IDLE" 0 100 ;;
 	esac

@@ -104,6 +104,18 @@ teardown() { e2e_teardown; }
 	run env INPUT_MODE=provision INPUT_USAGE_CLASS=cheap INPUT_RUN_ID=1 "$REPO_ROOT/entrypoint.sh"
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"input usage-class"* ]]
+	# class names the tools accept, nothing looser
+	run refresh 'INPUT_MIN_IDLE={"Large":1}'
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"input min-idle"* ]]
+	run refresh 'INPUT_RESOURCE_CLASS_CONFIG={"Large":{"cpu":4,"mmem":8192}}'
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"input resource-class-config"* ]]
+	run provision 1 1 INPUT_RESOURCE_CLASS=Large
+	[ "$status" -eq 100 ]
+	run refresh INPUT_MAX_RUNTIME_MIN=08
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"leading zero"* ]]
 	[ -z "$(cloud_calls)" ]
 }
 
