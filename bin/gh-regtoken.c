@@ -225,12 +225,6 @@ main(int argc, char **argv)
 				return error_wrap("--if-older-than"),
 				    tool_fail();
 			break;
-		case 'P':
-			profile = optarg;
-			break;
-		case 'R':
-			region = optarg;
-			break;
 		case 's':
 			scope = optarg;
 			break;
@@ -242,10 +236,10 @@ main(int argc, char **argv)
 		case 't':
 			auth.token_file = optarg;
 			break;
-		case ':':
-			return tool_bad_option(argv[optind - 1], 1, HINT);
 		default:
-			return tool_bad_option(argv[optind - 1], 0, HINT);
+			if (tool_aws_option(c, optarg, NULL, &region, &profile))
+				break;
+			return tool_bad_option(argv[optind - 1], c == ':', HINT);
 		}
 	}
 	if (optind < argc)

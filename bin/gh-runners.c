@@ -313,10 +313,8 @@ main(int argc, char **argv)
 		case 't':
 			auth.token_file = optarg;
 			break;
-		case ':':
-			return tool_bad_option(argv[optind - 1], 1, HINT);
 		default:
-			return tool_bad_option(argv[optind - 1], 0, HINT);
+			return tool_bad_option(argv[optind - 1], c == ':', HINT);
 		}
 	}
 	if (optind < argc)
