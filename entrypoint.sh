@@ -18,6 +18,13 @@ inp() {
 	printf '%s' "${_v:-$2}"
 }
 
+NL='
+'
+# line NAME VALUE: a value of one line (grep would check each line alone)
+line() {
+	case $2 in *"$NL"*) bad "$1" "has more than one line" ;; esac
+}
+
 # int NAME VALUE MIN MAX
 int() {
 	case $2 in '' | *[!0-9]*) bad "$1" "'$2' is not a whole number" ;; esac
@@ -152,9 +159,18 @@ refresh)
 	RP_GH_SCOPE=$(inp github-scope "${GITHUB_REPOSITORY:-}")
 	printf '%s\n' "$RP_GH_SCOPE" | grep -Eqx '[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?' ||
 		bad github-scope "'$RP_GH_SCOPE' is not owner/repo or org"
-	RP_RUNNER_VERSION=$(inp runner-version 2.319.1)
-	printf '%s\n' "$RP_RUNNER_VERSION" | grep -Eqx '[0-9]+\.[0-9]+\.[0-9]+' ||
-		bad runner-version "'$RP_RUNNER_VERSION' is not N.N.N"
+	RP_RUNNER_VERSION=$(inp runner-version latest)
+	line runner-version "$RP_RUNNER_VERSION"
+	[ "$RP_RUNNER_VERSION" = latest ] ||
+		printf '%s\n' "$RP_RUNNER_VERSION" | grep -Eqx '[0-9]{1,5}\.[0-9]{1,5}\.[0-9]{1,5}' ||
+		bad runner-version "'$(printf '%s' "$RP_RUNNER_VERSION" | head -c 40 | tr -c '[:graph:]' '?')' is not latest or N.N.N"
+	RP_RUNNER_SHA256=$(inp runner-sha256 '')
+	if [ -n "$RP_RUNNER_SHA256" ]; then
+		RP_RUNNER_SHA256=$(printf '%s\n' $RP_RUNNER_SHA256 | tr '\n' ' ' | sed 's/ $//')
+		[ "$RP_RUNNER_VERSION" != latest ] ||
+			bad runner-sha256 "needs a pinned runner-version (N.N.N)"
+		each runner-sha256 '(x64|arm64|arm)=[0-9a-f]{64}' "$RP_RUNNER_SHA256"
+	fi
 	RP_RUNNER_BASE_URL=$(inp runner-download-url "${GITHUB_SERVER_URL:-https://github.com}/actions/runner/releases/download")
 	case $RP_RUNNER_BASE_URL in https://* | http://127.0.0.1[:/]*) ;;
 	*) bad runner-download-url "'$RP_RUNNER_BASE_URL' is not an https URL" ;; esac
@@ -184,7 +200,7 @@ refresh)
 	export RP_AMI RP_INSTANCE_PROFILE RP_SECURITY_GROUPS RP_SUBNETS \
 		RP_TOKEN_REFRESH_MIN RP_IDLE_TIME RP_MAX_RUNTIME_MIN RP_PRE_RUNNER \
 		RP_CLASSES RP_MIN_IDLE RP_USAGE RP_TYPES RP_GH_SCOPE RP_RUNNER_VERSION \
-		RP_RUNNER_BASE_URL RP_GRACE RP_AGENT_POLL RP_CLAIM_TTL
+		RP_RUNNER_SHA256 RP_RUNNER_BASE_URL RP_GRACE RP_AGENT_POLL RP_CLAIM_TTL
 	;;
 esac
 set +f

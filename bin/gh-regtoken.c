@@ -198,7 +198,7 @@ main(int argc, char **argv)
 	};
 	const char *region = NULL, *profile = NULL, *param = NULL;
 	const char *scope = NULL;
-	struct github_auth auth = { NULL, NULL, NULL };
+	struct github_auth auth = { NULL, NULL, NULL, 0 };
 	struct github_scope sc;
 	struct github *gh = NULL;
 	struct aws *aws = NULL;

@@ -262,7 +262,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *scope = NULL, *prefix = "rp-", *livefile = NULL;
-	struct github_auth auth = { NULL, NULL, NULL };
+	struct github_auth auth = { NULL, NULL, NULL, 0 };
 	struct strlist labels = STRLIST_INIT, live = STRLIST_INIT;
 	struct github_scope sc;
 	struct github *gh = NULL;

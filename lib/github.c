@@ -556,6 +556,8 @@ credentials(struct github *gh, const struct github_auth *a)
 	}
 	if ((tok = getenv("GITHUB_TOKEN")) != NULL && *tok)
 		return set_token(gh, tok, strlen(tok), "GITHUB_TOKEN");
+	if (a && a->anonymous)
+		return 0;
 	return error_set(EXIT_PERM, "no GitHub credentials: set GITHUB_TOKEN, "
 	    "give a token file, or a GitHub App id and private key");
 }

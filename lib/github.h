@@ -53,6 +53,8 @@ struct github_auth {
 	const char *token_file;
 	const char *app_id;
 	const char *app_key_file;
+	int anonymous;		/* no credentials found: call without them
+				 * (public data, e.g. actions/runner releases) */
 };
 
 struct github_token {

@@ -43,6 +43,9 @@ pool_instance_json(const struct ec2_instance *in)
 	add_str(o, "ec2_state", in->state);
 	add_str(o, "lifecycle", in->lifecycle);
 	add_str(o, "runner", ec2_tag(in, POOL_T_RUNNER));
+	add_str(o, "runner_version", ec2_tag(in, POOL_T_RUNNER_VERSION));
+	add_str(o, "health", ec2_tag(in, POOL_T_HEALTH));
+	cJSON_AddBoolToObject(o, "retire", ec2_tag(in, POOL_T_RETIRE) != NULL);
 	claims = cJSON_AddArrayToObject(o, "claims");
 	for (i = 0; claims && i < in->ntags; i++) {
 		cJSON *c;

@@ -25,6 +25,12 @@
 #define POOL_T_RELEASE	POOL_PREFIX "release:"	/* a request, by run */
 #define POOL_T_RUNNER	POOL_PREFIX "runner"
 #define POOL_T_PRE	POOL_PREFIX "pre-runner"
+/* written by the agent: why it refuses to serve (absent while healthy) */
+#define POOL_T_HEALTH	POOL_PREFIX "health"
+/* written by the agent: the actions runner version it serves with */
+#define POOL_T_RUNNER_VERSION	POOL_PREFIX "runner-version"
+/* a request, by refresh: leave the pool once idle (runner version changed) */
+#define POOL_T_RETIRE	POOL_PREFIX "retire"
 
 /* {"id","pool","state","run_id","class","usage","instance_type","az",
  *  "subnet","launch_time","deadline","private_ip","ec2_state","lifecycle",

@@ -7,7 +7,7 @@ set -u
 umask 077
 : "${RP_POOL:=}" "${RP_GH_URL:=https://github.com}" "${RP_GH_SCOPE:=}"
 : "${RP_TOKEN_PARAM:=/runner-pool/$RP_POOL/regtoken}"
-: "${RP_RUNNER_VERSION:=2.319.1}"
+: "${RP_RUNNER_VERSION:=}" "${RP_RUNNER_SHA256:=}"
 : "${RP_RUNNER_BASE_URL:=https://github.com/actions/runner/releases/download}"
 : "${RP_IDLE_TIME:=300}" "${RP_MAX_RUNTIME:=1800}" "${RP_GRACE:=120}"
 : "${RP_POLL:=2}" "${RP_CLAIM_TTL:=120}" "${RP_PRE_RUNNER_B64:=}"
@@ -210,13 +210,60 @@ token() {
 }
 
 # ---- the runner -----------------------------------------------------------
+# runner_arch: the runner package's name for this machine
+runner_arch() {
+	case $(uname -m) in
+	x86_64 | amd64) echo x64 ;;
+	aarch64 | arm64) echo arm64 ;;
+	armv7l | armv6l) echo arm ;;
+	*) return 1 ;;
+	esac
+}
+
+# unhealthy WHY MESSAGE: refuse to serve from now on, and say why in a tag
+unhealthy() {
+	HEALTH=$1
+	log "refusing to serve: $2"
+	tags set "health=$1"
+}
+
+# install_runner: the runner of RP_RUNNER_VERSION in $RD (one there of
+# another version was removed at start).  The package, baked into the AMI
+# as $ROOT/actions-runner-linux-ARCH-VERSION.tar.gz or else downloaded, is
+# unpacked only once its SHA-256 equals the release notes' (refresh wrote
+# them in RP_RUNNER_SHA256 as "x64=HEX arm64=HEX").  1: try again later;
+# 2: refused for good (unhealthy).
 install_runner() {
 	[ -x "$RD/config.sh" ] && return 0
-	_f=actions-runner-linux-x64-$RP_RUNNER_VERSION.tar.gz
-	mkdir -p "$RD" &&
-		curl -sfL -m 300 --retry 5 -o "$ROOT/$_f" \
-			"$RP_RUNNER_BASE_URL/v$RP_RUNNER_VERSION/$_f" &&
-		tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f"
+	if ! _ra=$(runner_arch); then
+		unhealthy runner-arch "no runner package for machine $(uname -m)"
+		return 2
+	fi
+	_want=
+	for _kv in $RP_RUNNER_SHA256; do
+		[ "${_kv%%=*}" = "$_ra" ] && _want=${_kv#*=}
+	done
+	if [ -z "$_want" ]; then
+		unhealthy runner-checksum "no SHA-256 for the linux-$_ra package"
+		return 2
+	fi
+	_f=actions-runner-linux-$_ra-$RP_RUNNER_VERSION.tar.gz
+	if [ ! -f "$ROOT/$_f" ]; then
+		if ! curl -sfL -m 600 --retry 5 -o "$ROOT/$_f.part" \
+			"$RP_RUNNER_BASE_URL/v$RP_RUNNER_VERSION/$_f"; then
+			log "runner download failed: $_f"
+			rm -f "$ROOT/$_f.part"
+			return 1
+		fi
+		mv "$ROOT/$_f.part" "$ROOT/$_f" || return 1
+	fi
+	_got=$(sha256hex <"$ROOT/$_f")
+	if [ "$_got" != "$_want" ]; then
+		rm -f "$ROOT/$_f"
+		unhealthy runner-checksum "$_f has SHA-256 $_got, the release says $_want"
+		return 2
+	fi
+	mkdir -p "$RD" && tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f"
 }
 
 runner_alive() { [ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null; }
@@ -231,16 +278,22 @@ serve() {
 	NAME=rp-$ID-$1
 	[ "$(id -u)" = 0 ] && RUNNER_ALLOW_RUNASROOT=1 && export RUNNER_ALLOW_RUNASROOT
 	_n=0
-	until install_runner && _tok=$(token token) && [ -n "$_tok" ] &&
+	until [ -z "$HEALTH" ] && install_runner && _tok=$(token token) && [ -n "$_tok" ] &&
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh \
 			--url "$RP_GH_URL/$RP_GH_SCOPE" --name "$NAME" --labels "$1" \
 			--no-default-labels --unattended --disableupdate --work _work \
-			--replace) >>"$ROOT/runner.log" 2>&1; do
+			--replace) >"$T/config.log" 2>&1; do
+		cat "$T/config.log" >>"$ROOT/runner.log" 2>/dev/null
+		# GitHub refuses this version for good: say so at once
+		if grep -q 'runner version is out of date' "$T/config.log" 2>/dev/null; then
+			unhealthy runner-version "GitHub refuses to register runner v$RP_RUNNER_VERSION"
+		fi
 		_n=$((_n + 1))
-		[ "$_n" -ge 5 ] && { log "cannot register for run $1"; return 1; }
+		[ "$_n" -ge 5 ] || [ -n "$HEALTH" ] && { log "cannot register for run $1"; return 1; }
 		rm -f "$RD/.runner" "$RD/.credentials"
 		sleep "$_n"
 	done
+	cat "$T/config.log" >>"$ROOT/runner.log" 2>/dev/null
 	_tok=
 	start_runner
 	# handed back meanwhile (a surplus or late grant, a failed provision):
@@ -268,6 +321,8 @@ release() {
 		rm -f "$RD/.runner" "$RD/.credentials"
 	fi
 	rm -rf "$RD/_work" "${RUNNER_TEMP:-$RD/_work/_temp}"
+	# asked to leave the pool (its runner version is no longer the pool's)
+	tag retire >/dev/null && retire
 	tags set state=idle "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
 	# shellcheck disable=SC2046
 	tags del run-id runner $([ -n "$1" ] && echo "release:$1") || return 1
@@ -302,6 +357,11 @@ grant() {
 	[ -z "$_best" ] || serve "$_best"
 }
 
+retire() {
+	tags set state=terminating
+	halt "retired by refresh: the pool's runner version is no longer v$RP_RUNNER_VERSION"
+}
+
 halt() {
 	log "shutting down: $1"
 	if runner_alive; then kill -TERM "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null; fi
@@ -317,6 +377,18 @@ ID=$(md meta-data/instance-id) && REGION=$(md meta-data/placement/region) || exi
 [ -n "$SSM" ] || SSM=https://ssm.$REGION.amazonaws.com
 log "instance $ID in $REGION, pool $RP_POOL"
 
+HEALTH=$(tag health) || HEALTH=
+# a runner already in $RD (carried by the AMI, or left by an earlier start)
+# is used only if it is the pool's version
+if [ -x "$RD/config.sh" ]; then
+	_v=$("$RD/config.sh" --version 2>/dev/null | tail -n 1)
+	if [ "$_v" = "$RP_RUNNER_VERSION" ]; then
+		log "runner v$_v already installed in $RD"
+	else
+		log "runner v$_v in $RD is not v$RP_RUNNER_VERSION: replacing it"
+		rm -rf "$RD"
+	fi
+fi
 if [ ! -f "$ROOT/pre-runner.done" ]; then
 	_pr=ok
 	if [ -n "$RP_PRE_RUNNER_B64" ]; then
@@ -324,8 +396,9 @@ if [ ! -f "$ROOT/pre-runner.done" ]; then
 			(cd "$ROOT" && sh "$T/pre-runner") >>"$ROOT/pre-runner.log" 2>&1 ||
 			_pr=failed-$?
 	fi
-	install_runner || log "runner download failed (will retry)"
-	tags set "pre-runner=$_pr" && : >"$ROOT/pre-runner.done"
+	[ -n "$HEALTH" ] || install_runner || log "runner not installed yet (will retry)"
+	tags set "pre-runner=$_pr" "runner-version=$RP_RUNNER_VERSION" &&
+		: >"$ROOT/pre-runner.done"
 fi
 
 RPID=
@@ -352,14 +425,23 @@ while :; do
 			tags set state=idle "deadline=$((_now + RP_IDLE_TIME))"
 		fi ;;
 	idle)
+		# asked to leave the pool: never granted again
+		tag retire >/dev/null && retire
 		# metadata may lag the agent's own writes: never grant while a
-		# runner is still configured here
-		if [ "$_now" -lt "$_dl" ] && ! runner_alive && [ ! -f "$RD/.runner" ]; then
+		# runner is still configured here; never grant when unhealthy
+		if [ -z "$HEALTH" ] && [ "$_now" -lt "$_dl" ] && ! runner_alive &&
+			[ ! -f "$RD/.runner" ]; then
 			grant
 		fi ;;
 	running)
 		if ! runner_alive; then
-			if [ -f "$RD/.runner" ]; then start_runner; else serve "$_run"; fi
+			# GitHub gives this version no more jobs: say so, restart nothing
+			if [ -z "$HEALTH" ] && tail -n 20 "$ROOT/runner.log" 2>/dev/null |
+				grep -q 'is deprecated and cannot receive messages'; then
+				unhealthy runner-version "GitHub gives runner v$RP_RUNNER_VERSION no more jobs"
+			fi
+			if [ -n "$HEALTH" ]; then :
+			elif [ -f "$RD/.runner" ]; then start_runner; else serve "$_run"; fi
 		fi ;;
 	releasing) release "$_run" ;;
 	terminating) halt "marked terminating" ;;

@@ -68,13 +68,15 @@ output() {
 group() { [ -n "${GITHUB_ACTIONS:-}" ] && printf '::group::%s\n' "$*" >&2; return 0; }
 endgroup() { [ -n "${GITHUB_ACTIONS:-}" ] && printf '::endgroup::\n' >&2; return 0; }
 
-# wait_for TIMEOUT INTERVAL CMD...: until CMD succeeds or TIMEOUT seconds pass
+# wait_for TIMEOUT INTERVAL CMD...: until CMD succeeds or TIMEOUT seconds
+# pass; a status of 2 from CMD ends the wait at once (it never will)
 wait_for() {
 	_wend=$(($(date +%s) + $1))
 	_wint=$2
 	shift 2
 	while :; do
 		"$@" && return 0
+		[ $? -ne 2 ] || return 1
 		[ "$(date +%s)" -ge "$_wend" ] && return 1
 		sleep "$_wint"
 	done

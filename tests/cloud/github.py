@@ -9,25 +9,22 @@ ctx provides now(), fault(service, action), record(dict), state_dir, port.
 """
 
 import base64
-import gzip
 import hashlib
-import io
 import json
 import math
-import os
 import re
 import secrets
 import string
-import tarfile
 import threading
 import time
 import urllib.parse
+
+import releases
 
 API = "/api/v3"
 DOCS = "https://docs.github.com/rest"
 API_VERSION = "2022-11-28"
 ACCEPT = "application/vnd.github+json"
-RUNNER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner")
 DEFAULT_LABELS = ("self-hosted", "Linux", "X64")
 DEFAULT_INSTALL_PERMS = {
     "administration": "write",
@@ -44,8 +41,12 @@ _S = {}
 def _fresh_settings():
     return {
         "offline_after_s": 10.0,
-        "runner_versions": None,          # None: any well-formed version
-        "runner_latest": "2.319.1",
+        "runner_releases": None,          # None: releases.DEFAULT_RELEASES
+        "runner_min_version": releases.MIN_REGISTER,
+        "runner_superseded_days": releases.SUPERSEDED_DAYS,
+        "runner_tampered": [],            # "V/arch": bytes != checksum
+        "runner_notes_checksums": True,   # the notes' SHA-256 section
+        "runner_asset_digests": True,     # assets' "digest" members
         "rate_limit": 5000,
         "registration_token_ttl_s": 3600,
         "installation_token_ttl_s": 3600,
@@ -482,6 +483,7 @@ def _runner_control(r, now):
     d["last_poll"] = r["last_poll"]
     d["job"] = r["job"]
     d["created_at"] = r["created_at"]
+    d["version"] = r.get("version")
     return d
 
 
@@ -547,62 +549,17 @@ def _runner_matches(r, j):
     return all(lb.lower() in have for lb in j["labels"])
 
 
-# ------------------------------------------------------------ tarball
+# ------------------------------------------------------------ releases
 
-_tar_cache = {}
-
-
-def runner_tarball(version):
-    """Deterministic tar.gz of the stand-in runner, with a VERSION file."""
-    names = []
-    for root, dirs, files in os.walk(RUNNER_DIR):
-        dirs[:] = sorted(d for d in dirs
-                         if d not in ("__pycache__", "_work"))
-        for f in sorted(files):
-            if f.startswith(".") or f.endswith(".pyc"):
-                continue
-            names.append(os.path.join(root, f))
-    sig = tuple((n, os.stat(n).st_mtime_ns, os.stat(n).st_size)
-                for n in names)
-    key = (version, sig)
-    with _lock:
-        hit = _tar_cache.get(version)
-    if hit and hit[0] == key:
-        return hit[1]
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) \
-            as tar:
-        def add(arc, data, mode):
-            ti = tarfile.TarInfo("./" + arc)
-            ti.size, ti.mode, ti.mtime = len(data), mode, 0
-            ti.uname = ti.gname = "runner"
-            tar.addfile(ti, io.BytesIO(data))
-        for n in names:
-            with open(n, "rb") as fh:
-                data = fh.read()
-            mode = 0o755 if os.access(n, os.X_OK) else 0o644
-            add(os.path.relpath(n, RUNNER_DIR), data, mode)
-        add("VERSION", (version + "\n").encode(), 0o644)
-    gz = io.BytesIO()
-    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0) as g:
-        g.write(raw.getvalue())
-    data = gz.getvalue()
-    with _lock:
-        _tar_cache[version] = (key, data)
-    return data
+def _releases():
+    rs = _setting("runner_releases")
+    return releases.normalise(releases.DEFAULT_RELEASES if rs is None
+                              else rs)
 
 
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-TARBALL_RE = re.compile(r"^/actions/runner/releases/download/v([^/]+)/"
-                        r"actions-runner-linux-(x64|arm64|arm)-([^/]+)"
-                        r"\.tar\.gz$")
-
-
-def _version_ok(v):
-    if not VERSION_RE.match(v):
-        return False
-    allowed = _setting("runner_versions")
-    return allowed is None or v in allowed
+def _tampered(version, arch):
+    t = _setting("runner_tampered") or []
+    return ("%s/%s" % (version, arch)) in t or version in t
 
 
 # ------------------------------------------------------------ dispatch
@@ -640,6 +597,7 @@ def _route(method, pattern, op):
 
 
 _SEG = r"([A-Za-z0-9_.-]+)"
+_SEG_TAG = r"([^/]+)"
 
 
 def _handle_api(ctx, method, sub, query, headers, body):
@@ -1008,34 +966,77 @@ def _access_token(ctx, auth, now, query, headers, body, iid):
                  else "selected"}, None
 
 
+def _release_json(r, api, web):
+    return releases.release_json(r, api, web,
+                                 bool(_setting("runner_notes_checksums")),
+                                 bool(_setting("runner_asset_digests")))
+
+
+def _release_bases(ctx, headers):
+    host = _hget(headers, "Host") or "127.0.0.1:%s" % ctx.port
+    return "http://%s%s" % (host, API), "http://%s" % host
+
+
 @_route("GET", "/repos/actions/runner/releases/latest",
         "repos/get-latest-release")
 def _latest_release(ctx, auth, now, query, headers, body):
-    v = _setting("runner_latest")
-    base = "http://127.0.0.1:%s" % ctx.port
-    assets = []
-    for arch in ("x64", "arm64"):
-        name = "actions-runner-linux-%s-%s.tar.gz" % (arch, v)
-        assets.append({"name": name, "browser_download_url":
-                       "%s/actions/runner/releases/download/v%s/%s" % (
-                           base, v, name)})
-    return 200, {"tag_name": "v" + v, "name": "v" + v, "draft": False,
-                 "prerelease": False, "assets": assets}, None
+    r = releases.latest(_releases())
+    if r is None:
+        raise _gh_error(404, "Not Found")
+    return 200, _release_json(r, *_release_bases(ctx, headers)), None
+
+
+@_route("GET", "/repos/actions/runner/releases/tags/" + _SEG_TAG,
+        "repos/get-release-by-tag")
+def _release_by_tag(ctx, auth, now, query, headers, body, tag):
+    r = releases.find(_releases(), tag[1:]) if tag.startswith("v") else None
+    if r is None:
+        raise _gh_error(404, "Not Found")
+    return 200, _release_json(r, *_release_bases(ctx, headers)), None
+
+
+@_route("GET", "/repos/actions/runner/releases", "repos/list-releases")
+def _list_releases(ctx, auth, now, query, headers, body):
+    try:
+        per_page = int(_q1(query, "per_page", "30"))
+        page = int(_q1(query, "page", "1"))
+    except ValueError:
+        raise _gh_error(422, "Invalid request.")
+    per_page = max(1, min(100, per_page))
+    page = max(1, page)
+    rs = [r for r in _releases() if not r["draft"]]
+    last = max(1, (len(rs) + per_page - 1) // per_page)
+    api, web = _release_bases(ctx, headers)
+
+    def link(p, rel):
+        return '<%s/repos/actions/runner/releases?per_page=%d&page=%d>; ' \
+            'rel="%s"' % (api, per_page, p, rel)
+    links = []
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    if page > 1:
+        links += [link(min(page - 1, last), "prev"), link(1, "first")]
+    chunk = rs[(page - 1) * per_page:page * per_page]
+    return 200, [_release_json(r, api, web) for r in chunk], \
+        ({"Link": ", ".join(links)} if links else None)
 
 
 # ------------------------------------------------------------ download
 
 def _handle_download(ctx, method, path):
-    m = TARBALL_RE.match(path)
+    m = releases.TARBALL_RE.match(path)
     status = 404
     resp = _json(404, {"error": "Not Found"})
-    if m and method in ("GET", "HEAD") and m.group(1) == m.group(3) \
-            and _version_ok(m.group(1)):
-        data = runner_tarball(m.group(1))
-        status = 200
-        resp = (200, {"Content-Type": "application/octet-stream",
-                      "Content-Length": str(len(data))},
-                b"" if method == "HEAD" else data)
+    if m and method in ("GET", "HEAD") and m.group(1) == m.group(3):
+        with _lock:
+            r = releases.find(_releases(), m.group(1))
+            bad = _tampered(m.group(1), m.group(2))
+        if r is not None:
+            data = releases.tarball(m.group(1), m.group(2), bad)
+            status = 200
+            resp = (200, {"Content-Type": "application/octet-stream",
+                          "Content-Length": str(len(data))},
+                    b"" if method == "HEAD" else data)
     ctx.record({"service": "github", "action": "runner-download",
                 "method": method, "path": path, "status": status,
                 "auth_kind": "none"})
@@ -1125,6 +1126,11 @@ def _proto_register(now, token, req):
     if not exists:
         raise _runner_err(404, "Http response code: NotFound from 'POST "
                           "/actions/runner-registration'")
+    version = str(req.get("version") or "")
+    why = releases.register_refusal(version, _setting("runner_min_version"))
+    if why:
+        raise _runner_err(404, "Http response code: NotFound from 'POST "
+                          "/actions/runner-registration'\n" + why)
     name = str(req.get("name") or "").strip()
     if not name or len(name) > 64:
         raise _runner_err(400, "Invalid runner name '%s'" % name)
@@ -1152,6 +1158,7 @@ def _proto_register(now, token, req):
             _delete_runner(r)
     r = _new_runner(kind, scope, name, labels, now,
                     ephemeral=req.get("ephemeral"))
+    r["version"] = version
     return 201, {"id": r["id"], "name": r["name"], "credential": r["cred"],
                  "scope": scope, "scope_kind": kind,
                  "labels": [lb["name"] for lb in labels]}
@@ -1185,6 +1192,12 @@ def _proto_remove(now, token, req):
 
 
 def _proto_poll(now, r, req):
+    version = str(req.get("version") or r.get("version") or "")
+    why = releases.jobs_refusal(_releases(), version, now,
+                                float(_setting("runner_superseded_days")))
+    if why:
+        raise _runner_err(403, why)
+    r["version"] = version
     r["last_poll"] = now
     r["stopped"] = False
     _sweep(now)
@@ -1343,6 +1356,11 @@ def _control(ctx, method, sub, query, req, now):
         for k, v in req.items():
             if k not in S["settings"]:
                 raise _ctl_err(400, "unknown setting %r" % k)
+            if k == "runner_releases" and v is not None:
+                try:
+                    releases.normalise(v)
+                except (ValueError, TypeError, AttributeError) as e:
+                    raise _ctl_err(400, "runner_releases: %s" % e)
             S["settings"][k] = v
         return 200, dict(S["settings"])
     if sub == "settings" and method == "GET":
@@ -1361,14 +1379,18 @@ def _control(ctx, method, sub, query, req, now):
             raise _ctl_err(404, "no such job")
         return 200, _job_public(j)
     if sub == "runner-tarball" and method == "GET":
-        v = _q1(query, "version", _setting("runner_latest"))
-        if not _version_ok(v):
+        rs = _releases()
+        latest = releases.latest(rs)
+        v = _q1(query, "version", latest["version"] if latest else "")
+        arch = _q1(query, "arch", "x64")
+        if releases.find(rs, v) is None or arch not in releases.ARCHES:
             raise _ctl_err(404, "version not served")
-        data = runner_tarball(v)
-        return 200, {"version": v, "size": len(data),
+        data = releases.tarball(v, arch, _tampered(v, arch))
+        return 200, {"version": v, "arch": arch, "size": len(data),
                      "sha256": hashlib.sha256(data).hexdigest(),
-                     "path": "/actions/runner/releases/download/v%s/"
-                             "actions-runner-linux-x64-%s.tar.gz" % (v, v)}
+                     "published_sha256": releases.sha256(v, arch),
+                     "path": "/actions/runner/releases/download/v%s/%s" % (
+                         v, releases.package_name(v, arch))}
     raise _ctl_err(404, "unknown control call %s /_cloud/github/%s" % (
         method, sub))
 

@@ -528,30 +528,33 @@ class Apps(Base):
 class Download(Base):
     def test_tarball(self):
         st, hd, data = self.http("GET", "/actions/runner/releases/download/"
-                                 "v2.311.0/actions-runner-linux-x64-2.311.0"
+                                 "v2.329.0/actions-runner-linux-x64-2.329.0"
                                  ".tar.gz", std=False)
         self.assertEqual(st, 200)
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as t:
             names = t.getnames()
             self.assertIn("./config.sh", names)
             self.assertIn("./run.sh", names)
-            self.assertEqual(t.extractfile("./VERSION").read(), b"2.311.0\n")
+            self.assertEqual(t.extractfile("./VERSION").read(), b"2.329.0\n")
+            self.assertEqual(t.extractfile("./ARCH").read(), b"x64\n")
             self.assertTrue(t.getmember("./run.sh").mode & 0o100)
-        info = self.ctl("GET", "/runner-tarball?version=2.311.0")
+        info = self.ctl("GET", "/runner-tarball?version=2.329.0")
         self.assertEqual(info["sha256"], hashlib.sha256(data).hexdigest())
         for bad in ("v2.311/actions-runner-linux-x64-2.311.tar.gz",
-                    "v2.311.0/actions-runner-linux-x64-2.311.1.tar.gz"):
+                    "v2.329.0/actions-runner-linux-x64-2.329.1.tar.gz",
+                    "v2.311.0/actions-runner-linux-x64-2.311.0.tar.gz"):
             st, _, _ = self.http("GET", "/actions/runner/releases/download/"
                                  + bad, std=False)
             self.assertEqual(st, 404)
-        self.ctl("POST", "/settings", {"runner_versions": ["2.320.0"]})
+        self.ctl("POST", "/settings", {"runner_releases": [
+            {"version": "2.320.0", "published_at": "2026-01-01T00:00:00Z"}]})
         st, _, _ = self.http("GET", "/actions/runner/releases/download/"
-                             "v2.311.0/actions-runner-linux-x64-2.311.0"
+                             "v2.329.0/actions-runner-linux-x64-2.329.0"
                              ".tar.gz", std=False)
         self.assertEqual(st, 404)
         st, _, obj = self.api("GET", "/repos/actions/runner/releases/latest",
                               "ghp_classic")
-        self.assertEqual((st, obj["tag_name"]), (200, "v2.319.1"))
+        self.assertEqual((st, obj["tag_name"]), (200, "v2.320.0"))
 
 
 class StandInRunner(Base):
@@ -573,7 +576,7 @@ class StandInRunner(Base):
 
     def install(self, name):
         st, _, data = self.http("GET", "/actions/runner/releases/download/"
-                                "v2.319.1/actions-runner-linux-x64-2.319.1"
+                                "v2.338.0/actions-runner-linux-x64-2.338.0"
                                 ".tar.gz", std=False)
         self.assertEqual(st, 200)
         d = os.path.join(self.tmp, name)

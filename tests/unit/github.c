@@ -298,7 +298,7 @@ static void
 test_new(void)
 {
 	struct github_scope sc;
-	struct github_auth a = { NULL, NULL, NULL };
+	struct github_auth a = { NULL, NULL, NULL, 0 };
 	struct github *gh;
 
 	github_scope_parse("acme/web", &sc);

@@ -12,6 +12,7 @@
 #include "../../lib/http.h"
 #include "../../lib/jsonl.h"
 #include "../../lib/pool.h"
+#include "../../lib/runnerver.h"
 #include "../../lib/strlist.h"
 #include "../../lib/validate.h"
 #include "../../lib/xml.h"
@@ -349,6 +350,49 @@ test_error(void)
 	CHECK(error_status() == EXIT_PERM);
 }
 
+static void
+test_runnerver(void)
+{
+	struct runnerver a, b;
+	char hex[65];
+	const char *sha = "798b38484f62c5fc1f9858d599f832b0eafbf9d542545d0a44b176cfc341091a";
+	char body[600];
+
+	CHECK(runnerver_parse("2.330.1", &a) == 0 && a.major == 2 &&
+	    a.minor == 330 && a.patch == 1);
+	CHECK(runnerver_parse("v2.9.0", &b) == 0 && runnerver_cmp(&a, &b) > 0);
+	CHECK(runnerver_parse("2.330.10", &b) == 0 && runnerver_cmp(&a, &b) < 0);
+	CHECK(runnerver_cmp(&a, &a) == 0);
+	CHECK(runnerver_parse("2.330", &a) == -1);
+	CHECK(runnerver_parse("2.330.1.4", &a) == -1);
+	CHECK(runnerver_parse("2.033.1", &a) == -1);	/* leading zero */
+	CHECK(runnerver_parse("2.330.1\n", &a) == -1);
+	CHECK(runnerver_parse("99999999999999999999.1.1", &a) == -1);
+	CHECK(runnerver_parse("", &a) == -1);
+	CHECK(runnerver_parse(NULL, &a) == -1);
+	error_clear();
+	snprintf(body, sizeof(body), "- actions-runner-linux-arm-2.338.0.tar.gz "
+	    "<!-- BEGIN SHA linux-arm -->%064d<!-- END SHA linux-arm -->\r\n"
+	    "- actions-runner-linux-x64-2.338.0.tar.gz <!-- BEGIN SHA "
+	    "linux-x64 -->%s<!-- END SHA linux-x64 -->\r\n", 0, sha);
+	CHECK(runnerver_body_sha256(body, "x64", hex, sizeof(hex)) == 1);
+	CHECK_STR(hex, sha);
+	/* linux-arm is not linux-arm64 */
+	CHECK(runnerver_body_sha256(body, "arm64", hex, sizeof(hex)) == 0);
+	CHECK(runnerver_body_sha256(body, "arm", hex, sizeof(hex)) == 1 &&
+	    hex[0] == '0');
+	CHECK(runnerver_body_sha256(body, "x64", hex, 64) == 0);
+	CHECK(runnerver_body_sha256("<!-- BEGIN SHA linux-x64 -->abc<!-- END "
+	    "SHA linux-x64 -->", "x64", hex, sizeof(hex)) == 0);
+	CHECK(runnerver_body_sha256(NULL, "x64", hex, sizeof(hex)) == 0);
+	CHECK(runnerver_digest_sha256("sha256:798B38484F62C5FC1F9858D599F832B0"
+	    "EAFBF9D542545D0A44B176CFC341091A", hex, sizeof(hex)) == 1);
+	CHECK_STR(hex, sha);
+	CHECK(runnerver_digest_sha256("sha1:798b", hex, sizeof(hex)) == 0);
+	CHECK(runnerver_arch_ok("arm64") == 0 && runnerver_arch_ok("amd64") == -1);
+	error_clear();
+}
+
 int
 main(void)
 {
@@ -360,5 +404,6 @@ main(void)
 	test_creds();
 	test_retry_settings();
 	test_error();
+	test_runnerver();
 	return unit_done();
 }

@@ -20,12 +20,38 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 BOM = "\ufeff"
 
 
-def version():
+def _read(name):
     try:
-        with open(os.path.join(HERE, "VERSION")) as fh:
+        with open(os.path.join(HERE, name)) as fh:
             return fh.read().strip()
     except OSError:
-        return "2.319.1"
+        return ""
+
+
+def version():
+    return _read("VERSION") or "0.0.0"
+
+
+# the package's architecture against the machine's (`uname -m`, which the
+# local cloud's instances answer for their instance type): the real
+# runner's .NET binaries fail to execute on the wrong one
+MACHINES = {"x64": ("x86_64", "amd64"), "arm64": ("aarch64", "arm64"),
+            "arm": ("armv7l", "armv6l", "arm")}
+
+
+def check_arch():
+    arch = _read("ARCH")
+    if not arch:
+        return
+    try:
+        machine = subprocess.run(["uname", "-m"], capture_output=True,
+                                 text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return
+    if machine and machine not in MACHINES.get(arch, ()):
+        die("%s/bin/Runner.Listener: cannot execute binary file: Exec "
+            "format error (package linux-%s on %s)" % (HERE, arch, machine),
+            126)
 
 
 def say(msg):
@@ -164,6 +190,7 @@ def config_main(argv):
     if opts.get("--version"):
         say(version())
         return 0
+    check_arch()
     if os.geteuid() == 0 and not os.environ.get("RUNNER_ALLOW_RUNASROOT"):
         die("Must not run with sudo")
     if pos and pos[0] == "remove":
@@ -197,6 +224,7 @@ def config_main(argv):
     try:
         reg = call(server, "/_runner/register", "RemoteAuth " + token, {
             "url": url, "name": name, "labels": labels,
+            "version": version(),
             "no_default_labels": bool(opts.get("--no-default-labels")),
             "replace": bool(opts.get("--replace")),
             "ephemeral": bool(opts.get("--ephemeral")),
@@ -207,9 +235,10 @@ def config_main(argv):
                 "replace it.\nFailed to add the runner. Try again or "
                 "contact support." % name)
         if e.status == 404:
+            extra = e.message.split("\n", 1)[1:]
             die("Http response code: NotFound from 'POST %s/_runner/"
-                "register' (stand-in for actions/runner-registration)" %
-                server)
+                "register' (stand-in for actions/runner-registration)%s" %
+                (server, "".join("\nERROR: " + x for x in extra)))
         if e.status == 0:
             die("An error occurred: %s" % e.message)
         die("Http response code: %d: %s" % (e.status, e.message))
@@ -282,6 +311,7 @@ def run_main(argv):
     if opts.get("--version"):
         say(version())
         return 0
+    check_arch()
     try:
         runner = read_json(".runner")
         cred = read_json(".credentials")["data"]["token"]
@@ -311,9 +341,12 @@ def run_main(argv):
     warned = False
     while not state["stop"]:
         try:
-            resp = call(server, "/_runner/poll", auth, {})
+            resp = call(server, "/_runner/poll", auth,
+                        {"version": version()})
             warned = False
         except HTTPFail as e:
+            if e.status == 403 and "deprecated" in e.message:
+                die("An error occured: %s" % e.message)
             if e.status == 404:
                 die("Failed to create a session. The runner registration "
                     "has been deleted from the server, please "
@@ -386,7 +419,8 @@ def run_job(server, auth, work, runner, job, state, poll_s):
             if state["stop"]:
                 break
             try:  # heartbeat: keeps the runner online while busy
-                call(server, "/_runner/poll", auth, {"accept_jobs": False})
+                call(server, "/_runner/poll", auth, {"accept_jobs": False,
+                                                    "version": version()})
             except HTTPFail:
                 pass
             sleep(poll_s, state)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bats
+# The GitHub half of the local cloud checks itself (tests/cloud/github_selftest.py:
+# REST shapes, tokens, apps, rate limits, runner releases and downloads, the
+# stand-in runner end to end).  It starts its own cloud on loopback.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+@test "the GitHub double's own test suite passes" {
+	cd "$REPO_ROOT/tests/cloud"
+	run -0 timeout 240 python3 -B github_selftest.py
+	[[ "${lines[-1]}" == OK* ]]
+}
