@@ -27,20 +27,25 @@
 
 static const char usage[] =
 "usage: pool-claim --run-id ID [--count N] [--timeout SECONDS]\n"
-"                  [--interval MS] [--region REGION] [--profile NAME]\n"
-"                  < CANDIDATES\n"
+"                  [--answer-within SECONDS] [--interval MS]\n"
+"                  [--region REGION] [--profile NAME] < CANDIDATES\n"
 "\n"
 "Claim up to N of the idle instances read as JSON Lines on stdin (e.g.\n"
 "from pool-list --state idle): tag them runner-pool:claim:ID in one batched\n"
 "call, in an order that spreads concurrent claimants, then read them back\n"
 "until each is granted to this run by its agent, granted to another run,\n"
-"or the time is up.  Claims not granted are withdrawn; instances granted\n"
-"beyond N are handed back with a release request.  Prints the instances\n"
-"this run now owns.\n"
+"or the time is up.  A claim its agent leaves unanswered (a dead or stuck\n"
+"agent) is given up for the next candidate.  Claims not granted are\n"
+"withdrawn; instances granted beyond N are handed back with a release\n"
+"request.  Prints the instances this run now owns.\n"
 "\n"
 "  --run-id ID         the GitHub run claiming (required)\n"
 "  --count N           how many instances are wanted, 1-100 (default 1)\n"
 "  --timeout SECONDS   how long to wait for grants (default 60)\n"
+"  --answer-within SECONDS\n"
+"                      give up a claim no agent answered in this time,\n"
+"                      1-3600 (default 15; a live agent answers within\n"
+"                      its poll interval)\n"
 "  --interval MS       read-back interval in milliseconds (default 1000)\n"
 "  --region REGION     AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
 "  --profile NAME      AWS profile (default $AWS_PROFILE)\n"
@@ -54,6 +59,7 @@ enum { UNTRIED, PENDING, OWNED, LOST };
 struct cand {
 	char id[32];
 	int st;
+	double at;		/* when it was claimed, ms */
 };
 
 struct claim {
@@ -194,6 +200,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "answer-within", required_argument, NULL, 'a' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -204,7 +211,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *region = NULL, *profile = NULL;
-	long long want = 1, timeout = 60, interval = 1000;
+	long long want = 1, timeout = 60, interval = 1000, answer = 15;
 	struct jsonl in = { stdin, "stdin", 0 };
 	struct claim cl;
 	struct aws *aws = NULL;
@@ -220,6 +227,10 @@ main(int argc, char **argv)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			if (validate_number(optarg, 1, 3600, &answer) == -1)
+				return error_wrap("--answer-within"), tool_fail();
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return tool_exit(0);
@@ -320,6 +331,7 @@ main(int argc, char **argv)
 		/* candidates from 'next' on are untried */
 		while (need > 0 && next < cl.n) {
 			cl.c[next].st = PENDING;
+			cl.c[next].at = now_ms();
 			batch[nb++] = cl.c[next++].id;
 			need--;
 		}
@@ -337,6 +349,16 @@ main(int argc, char **argv)
 			rc = -1;
 			goto withdraw;
 		}
+		/* no answer in time: the agent is dead or stuck; the claim is
+		 * withdrawn with the others at the end (a late grant is still
+		 * seen there, and handed back if not needed) */
+		for (i = 0; i < next; i++)
+			if (cl.c[i].st == PENDING &&
+			    now_ms() - cl.c[i].at > (double)answer * 1000) {
+				tool_log("%s: no answer from its agent in %llds; "
+				    "trying another", cl.c[i].id, answer);
+				cl.c[i].st = LOST;
+			}
 	}
 withdraw:
 	/* withdraw every claim not granted, then look once more: an agent

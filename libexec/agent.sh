@@ -122,6 +122,13 @@ $(printf '%s' "$_cr" | sha256hex)"
 
 [ -n "${RP_AGENT_LIB:-}" ] && return 0
 
+# num VALUE DIGITS: VALUE is a whole number of 1 to DIGITS digits (tags are
+# checked before any arithmetic: a 20-digit value must not end the agent)
+num() {
+	case $1 in '' | *[!0-9]*) return 1 ;; esac
+	[ "${#1}" -le "$2" ]
+}
+
 # ---- IMDSv2 ---------------------------------------------------------------
 imds_token() {
 	_t=$(curl -sf -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' \
@@ -167,7 +174,7 @@ aws() {
 					"$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")"
 			} >"$T/h"
 			# a last look just before sending (a grant: is the claim still there?)
-			[ -z "${PRECHECK:-}" ] || eval "$PRECHECK" || return 1
+			[ -z "${PRECHECK:-}" ] || md "meta-data/tags/instance/${P}claim:$PRECHECK" >/dev/null || return 1
 			_c=$(curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @"$T/h" \
 				--data-binary @"$4" "$2/")
 			case $_c in
@@ -266,17 +273,35 @@ install_runner() {
 	mkdir -p "$RD" && tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f"
 }
 
-runner_alive() { [ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null; }
+# runner_alive: the runner started here, or by an earlier run of the agent
+# (its pid in $T/runner.pid, its working directory $RD), still runs
+runner_alive() {
+	[ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null &&
+		[ "$(readlink "/proc/$RPID/cwd" 2>/dev/null)" = "$RD" ]
+}
 
 start_runner() {
 	(cd "$RD" && exec ./run.sh) >>"$ROOT/runner.log" 2>&1 &
 	RPID=$!
+	echo "$RPID" >"$T/runner.pid"
+}
+
+# stop_runner: TERM, up to 30 s, then KILL (the runner may not be our child)
+stop_runner() {
+	if runner_alive; then
+		kill -TERM "$RPID" 2>/dev/null
+		_w=0
+		while runner_alive && [ "$_w" -lt 60 ]; do sleep 0.5; _w=$((_w + 1)); done
+		runner_alive && kill -KILL "$RPID" 2>/dev/null
+		wait "$RPID" 2>/dev/null
+	fi
+	RPID=
+	rm -f "$T/runner.pid"
 }
 
 # serve RUN: register for RUN and start the runner
 serve() {
 	NAME=rp-$ID-$1
-	[ "$(id -u)" = 0 ] && RUNNER_ALLOW_RUNASROOT=1 && export RUNNER_ALLOW_RUNASROOT
 	_n=0
 	until [ -z "$HEALTH" ] && install_runner && _tok=$(token token) && [ -n "$_tok" ] &&
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh \
@@ -308,11 +333,7 @@ serve() {
 # release RUN: stop and deregister the runner, wipe, back to idle
 release() {
 	tags set state=releasing || return 1
-	if runner_alive; then
-		kill -TERM "$RPID" 2>/dev/null
-		wait "$RPID" 2>/dev/null
-	fi
-	RPID=
+	stop_runner
 	if [ -f "$RD/.runner" ]; then
 		_tok=$(token remove_token)
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh remove) \
@@ -323,7 +344,9 @@ release() {
 	rm -rf "$RD/_work" "${RUNNER_TEMP:-$RD/_work/_temp}"
 	# asked to leave the pool (its runner version is no longer the pool's)
 	tag retire >/dev/null && retire
-	tags set state=idle "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
+	# idle and no run in one write (an agent restarted after it finds
+	# nothing half done), then the tags that no longer mean anything
+	tags set state=idle run-id= "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
 	# shellcheck disable=SC2046
 	tags del run-id runner $([ -n "$1" ] && echo "release:$1") || return 1
 	log "released: idle"
@@ -336,17 +359,21 @@ grant() {
 	_best='' _bestv='' _seen=''
 	for _k in $_keys; do
 		_v=$(md "meta-data/tags/instance/$_k") || continue
-		_seen="$_seen ${_k#"$P"}"
-		case $_v in *[!0-9]* | '') continue ;; esac
-		[ $((_now * 1000 - _v)) -gt $((RP_CLAIM_TTL * 1000)) ] && continue
 		_r=${_k#"${P}claim:"}
+		# a claim is a run id (1-20 digits) and a time in ms; anything else,
+		# too long for arithmetic, or stale is dropped, never granted
+		case $_r in *[!0-9]* | '') _seen="$_seen ${_k#"$P"}"; continue ;; esac
+		[ "${#_r}" -le 20 ] || { _seen="$_seen ${_k#"$P"}"; continue; }
+		_seen="$_seen ${_k#"$P"}"
+		num "$_v" 15 || continue
+		[ $((_now * 1000 - _v)) -gt $((RP_CLAIM_TTL * 1000)) ] && continue
 		if [ -z "$_best" ] || [ "$_v" -lt "$_bestv" ] ||
 			{ [ "$_v" -eq "$_bestv" ] && [ "$(printf '%s\n%s\n' "$_r" "$_best" | sort | head -n1)" = "$_r" ]; }; then
 			_best=$_r _bestv=$_v
 		fi
 	done
 	if [ -n "$_best" ]; then
-		PRECHECK="md 'meta-data/tags/instance/${P}claim:$_best' >/dev/null"
+		PRECHECK=$_best
 		tags set state=claimed "run-id=$_best" \
 			"deadline=$((_now + RP_MAX_RUNTIME))" || { PRECHECK=""; return 1; }
 		PRECHECK=""
@@ -364,15 +391,21 @@ retire() {
 
 halt() {
 	log "shutting down: $1"
-	if runner_alive; then kill -TERM "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null; fi
+	stop_runner
 	shutdown -h now || poweroff
 	exit 0
 }
 
 # ---- main -----------------------------------------------------------------
 mkdir -p "$T" && chmod 700 "$T" || exit 1
-until imds_token; do sleep 1; done
-ID=$(md meta-data/instance-id) && REGION=$(md meta-data/placement/region) || exit 1
+# instance metadata may not answer yet: wait, with backoff, never give up
+_b=1
+until imds_token && ID=$(md meta-data/instance-id) &&
+	REGION=$(md meta-data/placement/region) && [ -n "$ID" ] && [ -n "$REGION" ]; do
+	log "instance metadata not answering; again in $_b s"
+	sleep "$_b"
+	[ "$_b" -ge 30 ] || _b=$((_b * 2))
+done
 [ -n "$EC2" ] || EC2=https://ec2.$REGION.amazonaws.com
 [ -n "$SSM" ] || SSM=https://ssm.$REGION.amazonaws.com
 log "instance $ID in $REGION, pool $RP_POOL"
@@ -401,7 +434,12 @@ if [ ! -f "$ROOT/pre-runner.done" ]; then
 		: >"$ROOT/pre-runner.done"
 fi
 
-RPID=
+# config.sh refuses root without it (for every call: register and remove)
+[ "$(id -u)" = 0 ] && RUNNER_ALLOW_RUNASROOT=1 && export RUNNER_ALLOW_RUNASROOT
+# a runner started by an earlier run of this agent (restarted by its
+# supervisor) is adopted, not started twice
+RPID=$(cat "$T/runner.pid" 2>/dev/null) || RPID=
+runner_alive || RPID=
 while :; do
 	_now=$(date +%s)
 	if md meta-data/spot/instance-action >/dev/null 2>&1; then
@@ -409,7 +447,8 @@ while :; do
 		halt "spot interruption"
 	fi
 	_st=$(tag state) _run=$(tag run-id) _dl=$(tag deadline)
-	case $_dl in *[!0-9]* | '') _dl=$((_now + RP_IDLE_TIME)) ;; esac
+	num "$_dl" 12 || _dl=$((_now + RP_IDLE_TIME))
+	num "$_run" 20 || _run=
 	# a release request for the run it serves (written by the run's release,
 	# a failed provision or a claimant handing back a surplus grant): only
 	# the agent writes the state, so no request is lost to its own writes

@@ -67,7 +67,7 @@ teardown() { e2e_teardown; }
 	# the token never left SSM: not in user data, tags or logs
 	tok=$(cloud_ctl GET /github/registration-tokens | jq -r '.. | .token? // empty' | head -n1)
 	[ -n "$tok" ]
-	! grep -rqF "$tok" "$CLOUD_DIR"/instances/*/console.log "$CLOUD_DIR"/instances/*/runner.log
+	! grep -rqF "$tok" "$CLOUD_DIR"/instances/*/console.log "$CLOUD_DIR"/instances/*/agent.log "$CLOUD_DIR"/instances/*/runner.log
 	! pool-list --pool acme/web | grep -qF "$tok"
 }
 

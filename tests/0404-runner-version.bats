@@ -71,7 +71,7 @@ none_left() { [ "$(count --state created,claimed,running,idle,releasing)" -eq 0 
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"refuses to serve"*"runner-checksum"* ]]
 	grep -q "refusing to serve: actions-runner-linux-x64-$v.tar.gz has SHA-256 .*, the release says $(sha "$v")" \
-		"$CLOUD_DIR"/instances/*/console.log
+		"$CLOUD_DIR"/instances/*/agent.log
 	# nothing of it was unpacked or run, nothing registered
 	! ls "$CLOUD_DIR"/instances/*/actions-runner/bin/payload.sh 2>/dev/null
 	[ "$(registrations)" -eq 0 ]
