@@ -274,7 +274,10 @@ aws() {
 	run -0 aws ssm get-parameter --name /runner-pool/acme/regtoken --with-decryption
 	[ "$(jq -r .Parameter.Value <<<"$output")" = s3cr3t-token-value2 ]
 	[ "$(jq -r .Parameter.Type <<<"$output")" = SecureString ]
-	[ "$(jq -r '.Parameter.LastModifiedDate | type' <<<"$output")" = string ]
+	# timestamps: ISO 8601 strings from AWS CLI v2, epoch seconds as sent from v1
+	ts=string
+	[ "$E" = 254 ] || ts=number
+	[ "$(jq -r '.Parameter.LastModifiedDate | type' <<<"$output")" = "$ts" ]
 	run -0 aws ssm get-parameter --name /runner-pool/acme/regtoken
 	[[ $(jq -r .Parameter.Value <<<"$output") != *s3cr3t* ]]
 	run -0 aws ssm get-parameters --names /runner-pool/acme/regtoken /runner-pool/none --with-decryption
