@@ -53,8 +53,13 @@ unit: $(UNIT)
 
 BATS ?= bats
 TESTS ?= tests/*.bats
+# bats fails a test still running after this many seconds (bats >= 1.7; it
+# stops the test with ps or pkill, from procps), so that no test can hang
+# `make check`.  The slowest, 0403's race of 10 provisions, took 58 s on 2
+# busy cores, and its own waits give up long before 300 s.  Empty: no limit.
+BATS_TEST_TIMEOUT ?= 300
 check: all unit
-	$(BATS) $(TESTS)
+	BATS_TEST_TIMEOUT=$(BATS_TEST_TIMEOUT) $(BATS) $(TESTS)
 
 demo: all
 	sh tests/demo.sh

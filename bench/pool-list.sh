@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 N=${1:-5000}
 ROUNDS=${ROUNDS:-3}
 command -v aws >/dev/null || { echo "bench: needs Debian's awscli" >&2; exit 1; }
+for c in jq bc /usr/bin/time; do
+	command -v "$c" >/dev/null || { echo "bench: needs $c (the README's apt-get line)" >&2; exit 1; }
+done
 [ -x bin/pool-list ] || make >/dev/null
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rp-bench.XXXXXX")
 trap 'cloud_stop; rm -rf "$WORK"' EXIT

@@ -4,8 +4,42 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
+# find_aws: set AWS to the AWS CLI and E to the exit status of its failed
+# calls, or AWS empty and AWS_MISSING to why.  `type -P`, never `command -v`:
+# this file defines a function named aws, which `command -v aws` would name,
+# and every call would then recurse forever.  Debian's awscli (the README's
+# and .ci/run's) goes first when it is on PATH, then any other aws on PATH
+# that answers --version (a pyenv shim may not).
+find_aws() {
+	local p v found
+	AWS='' E='' AWS_MISSING="no AWS CLI on PATH (apt-get install awscli)"
+	mapfile -t found < <(type -aP aws)
+	for p in "${found[@]}"; do
+		if [ "$p" -ef /usr/bin/aws ]; then
+			found=("$p" "${found[@]}")
+			break
+		fi
+	done
+	for p in "${found[@]}"; do
+		if ! v=$("$p" --version 2>&1); then
+			AWS_MISSING="no working AWS CLI on PATH: '$p --version' failed: ${v%%$'\n'*}"
+			continue
+		fi
+		# exit status of a failed call: 254 in AWS CLI v2, 255 in v1
+		case $v in
+		aws-cli/1.*) AWS=$p E=255 ;;
+		aws-cli/*) AWS=$p E=254 ;;
+		*) AWS_MISSING="no AWS CLI on PATH: $p --version says '${v%%$'\n'*}'"; continue ;;
+		esac
+		AWS_MISSING=''
+		return 0
+	done
+}
+
 setup_file() {
 	load helpers
+	find_aws
+	export AWS E AWS_MISSING
 	cloud_start "$BATS_FILE_TMPDIR/cloud"
 }
 
@@ -14,25 +48,19 @@ teardown_file() {
 }
 
 setup() {
-	if [ -x /usr/bin/aws ]; then
-		AWS=/usr/bin/aws
-	elif command -v aws >/dev/null; then
-		AWS=$(command -v aws)
-	else
-		skip "the AWS CLI is not installed (apt-get install awscli)"
-	fi
-	# exit status of a failed call: 254 in AWS CLI v2, 255 in v1
-	case $("$AWS" --version 2>&1) in
-	aws-cli/1.*) E=255 ;;
-	*) E=254 ;;
-	esac
 	cloud_check_endpoints
 	cloud_ctl POST /reset >/dev/null
 }
 
+# need_aws: first in every test that runs the AWS CLI; skips, saying why,
+# when there is none
+need_aws() {
+	[ -n "$AWS" ] || skip "$AWS_MISSING"
+}
+
 # aws ARGS...: the AWS CLI against the cloud
 aws() {
-	"$AWS" --endpoint-url "$CLOUD_URL" --output json "$@"
+	"${AWS:?no AWS CLI: call need_aws first}" --endpoint-url "$CLOUD_URL" --output json "$@"
 }
 
 @test "sigv4 verifier passes AWS's test vectors" {
@@ -51,6 +79,7 @@ aws() {
 }
 
 @test "describe-instances: filters, OR within a filter, AND across filters" {
+	need_aws
 	cloud_seed 6 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
 	cloud_seed 3 '{"tags":{"runner-pool:pool":"acme/api","runner-pool:state":"running"},"lifecycle":"spot","instance_type":"m6i.large"}' >/dev/null
 	cloud_seed 2 '{"tags":{"runner-pool:pool":"acme/web"},"state":"terminated"}' >/dev/null
@@ -73,6 +102,7 @@ aws() {
 }
 
 @test "describe-instances: pagination with MaxResults and NextToken" {
+	need_aws
 	cloud_seed 250 '{"tags":{"p":"x"}}' >/dev/null
 	cloud_ctl DELETE /calls >/dev/null
 	run -0 aws ec2 describe-instances --page-size 100 --query 'length(Reservations[].Instances[])'
@@ -94,6 +124,7 @@ aws() {
 }
 
 @test "instance ids: malformed, not found, eventual consistency" {
+	need_aws
 	run -"$E" aws ec2 describe-instances --instance-ids i-nothex
 	[[ $output == *InvalidInstanceID.Malformed* ]]
 	run -"$E" aws ec2 describe-instances --instance-ids i-0123456789abcdef0
@@ -108,6 +139,7 @@ aws() {
 }
 
 @test "create-tags and delete-tags, limits, all or nothing" {
+	need_aws
 	mapfile -t ids < <(cloud_seed 3)
 	run -0 aws ec2 create-tags --resources "${ids[@]}" --tags Key=runner-pool:claim:42,Value=1700000000000 Key=k2,Value=
 	run -0 aws ec2 describe-instances --filters Name=tag:runner-pool:claim:42,Values=1700000000000 Name=tag:k2,Values= \
@@ -134,6 +166,7 @@ aws() {
 }
 
 @test "launch templates: create, duplicate, versions, default" {
+	need_aws
 	ud=$(printf '#!/bin/sh\necho hi\n' | base64 -w0)
 	run -0 aws ec2 create-launch-template --launch-template-name pool-acme \
 		--launch-template-data "{\"ImageId\":\"ami-0a1b2c3d4e5f60001\",\"UserData\":\"$ud\",\"IamInstanceProfile\":{\"Name\":\"runner\"},\"MetadataOptions\":{\"HttpTokens\":\"required\",\"InstanceMetadataTags\":\"enabled\"},\"InstanceInitiatedShutdownBehavior\":\"terminate\"}" \
@@ -158,6 +191,7 @@ aws() {
 }
 
 @test "create-fleet: attribute-based types over subnets, tags at launch, processes" {
+	need_aws
 	ud=$(printf '#!/bin/sh\nenv | sort > env.txt\necho ready\nsleep 1\nshutdown -h now\nsleep 30\n' | base64 -w0)
 	aws ec2 create-launch-template --launch-template-name pool-fleet \
 		--launch-template-data "{\"ImageId\":\"ami-0a1b2c3d4e5f60001\",\"UserData\":\"$ud\",\"InstanceInitiatedShutdownBehavior\":\"terminate\"}" >/dev/null
@@ -199,6 +233,7 @@ aws() {
 }
 
 @test "create-fleet faults: capacity and partial" {
+	need_aws
 	aws ec2 create-launch-template --launch-template-name pool-f --launch-template-data '{"ImageId":"ami-0a1b2c3d4e5f60001","InstanceType":"c5.large"}' >/dev/null
 	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"capacity","count":1}' \
 		'{"service":"ec2","action":"CreateFleet","kind":"partial","launch":1,"count":1}'
@@ -214,6 +249,7 @@ aws() {
 }
 
 @test "terminate-instances: states, and terminated instances stay visible" {
+	need_aws
 	cloud_ctl POST /settings '{"shutdown_ms":300}' >/dev/null
 	mapfile -t ids < <(cloud_seed 2)
 	run -0 aws ec2 terminate-instances --instance-ids "${ids[@]}" \
@@ -228,6 +264,7 @@ aws() {
 }
 
 @test "ssm: SecureString, versions, overwrite, never a value in the calls log" {
+	need_aws
 	run -0 aws ssm put-parameter --name /runner-pool/acme/regtoken --type SecureString --value s3cr3t-token-value
 	[ "$(jq .Version <<<"$output")" -eq 1 ]
 	run -"$E" aws ssm put-parameter --name /runner-pool/acme/regtoken --type SecureString --value other
@@ -237,7 +274,10 @@ aws() {
 	run -0 aws ssm get-parameter --name /runner-pool/acme/regtoken --with-decryption
 	[ "$(jq -r .Parameter.Value <<<"$output")" = s3cr3t-token-value2 ]
 	[ "$(jq -r .Parameter.Type <<<"$output")" = SecureString ]
-	[ "$(jq -r '.Parameter.LastModifiedDate | type' <<<"$output")" = string ]
+	# timestamps: ISO 8601 strings from AWS CLI v2, epoch seconds as sent from v1
+	ts=string
+	[ "$E" = 254 ] || ts=number
+	[ "$(jq -r '.Parameter.LastModifiedDate | type' <<<"$output")" = "$ts" ]
 	run -0 aws ssm get-parameter --name /runner-pool/acme/regtoken
 	[[ $(jq -r .Parameter.Value <<<"$output") != *s3cr3t* ]]
 	run -0 aws ssm get-parameters --names /runner-pool/acme/regtoken /runner-pool/none --with-decryption
@@ -254,6 +294,7 @@ aws() {
 }
 
 @test "signatures: wrong secret, unknown key, missing signature" {
+	need_aws
 	AWS_SECRET_ACCESS_KEY=wrong run -"$E" aws ec2 describe-instances
 	[[ $output == *SignatureDoesNotMatch* ]]
 	AWS_SECRET_ACCESS_KEY=wrong run -"$E" aws ssm get-parameter --name /x
@@ -269,6 +310,7 @@ aws() {
 }
 
 @test "throttling and resets are retried by the AWS CLI, visible in the calls log" {
+	need_aws
 	cloud_seed 2 >/dev/null
 	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"throttle","count":1}'
 	run -0 aws ec2 describe-instances --query 'length(Reservations[].Instances[])'
@@ -298,6 +340,7 @@ aws() {
 }
 
 @test "imds: token, tags only when enabled, role credentials the cloud accepts" {
+	need_aws
 	id=$(cloud_seed 1 '{"metadata_tags":true,"iam_profile":"runner","tags":{"runner-pool:state":"idle"}}')
 	plain=$(cloud_seed 1)
 	b="$CLOUD_URL/_imds/$id/latest"
@@ -340,6 +383,7 @@ aws() {
 }
 
 @test "describe-instances over 5000 instances: pages of 1000 in well under a second" {
+	need_aws
 	cloud_seed 5000 '{"tags":{"runner-pool:pool":"acme/bench","runner-pool:state":"idle","runner-pool:deadline":"1900000000","runner-pool:class":"c4m8"}}' >/dev/null
 	: >"$BATS_TEST_TMPDIR/log.before"
 	lines_before=$(wc -l <"$CLOUD_DIR/cloud.log")
