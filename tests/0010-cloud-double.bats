@@ -129,11 +129,12 @@ aws() {
 	[[ $output == *InvalidInstanceID.Malformed* ]]
 	run -"$E" aws ec2 describe-instances --instance-ids i-0123456789abcdef0
 	[[ $output == *InvalidInstanceID.NotFound* ]]
-	cloud_ctl POST /settings '{"consistency_ms":1500}' >/dev/null
+	# long enough that a loaded machine still calls within the window
+	cloud_ctl POST /settings '{"consistency_ms":5000}' >/dev/null
 	id=$(cloud_seed 1 '{"consistency":true}')
 	AWS_MAX_ATTEMPTS=1 run -"$E" aws ec2 create-tags --resources "$id" --tags Key=a,Value=b
 	[[ $output == *InvalidInstanceID.NotFound* ]]
-	sleep 1.6
+	sleep 5.1
 	run -0 aws ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].InstanceId' --output text
 	[ "$output" = "$id" ]
 }
