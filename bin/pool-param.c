@@ -16,7 +16,10 @@
 #include "tool.h"
 #include "validate.h"
 
-#define MAX_VALUE 8192
+/* a Standard parameter (what we put) holds 4 KB: "Standard parameters ...
+ * Maximum value size 4 KB" (Systems Manager, "Managing parameter tiers");
+ * the Advanced tier costs money and is never chosen silently */
+#define MAX_VALUE 4096
 
 static const char usage[] =
 "usage: pool-param get [--decrypt] [--region REGION] [--profile NAME] NAME\n"
@@ -25,9 +28,10 @@ static const char usage[] =
 "       pool-param delete [--region REGION] [--profile NAME] NAME\n"
 "\n"
 "Read, write or delete the SSM parameter NAME (/path/name).  put reads the\n"
-"value from stdin (one final newline dropped, at most 8192 bytes); get\n"
-"prints {\"name\",\"type\",\"value\",\"version\",\"last_modified\"}; put prints\n"
-"{\"name\",\"version\"}; delete prints {\"name\",\"deleted\":true}.\n"
+"value from stdin (UTF-8, one final newline dropped, at most 4096 bytes);\n"
+"get "
+"prints {\"name\",\"type\",\"value\",\"version\",\"last_modified\"}; put\n"
+"prints {\"name\",\"version\"}; delete prints {\"name\",\"deleted\":true}.\n"
 "\n"
 "  --decrypt         get: decrypt a SecureString (else its value is withheld)\n"
 "  --secure          put: store as SecureString (KMS key alias/aws/ssm)\n"
@@ -49,7 +53,8 @@ read_value(struct buf *v)
 		if (v->len + n > MAX_VALUE) {
 			explicit_bzero(chunk, sizeof(chunk));
 			return error_set(EXIT_PERM, "stdin: value longer than "
-			    "%d bytes", MAX_VALUE);
+			    "%d bytes, SSM's limit for a standard parameter",
+			    MAX_VALUE);
 		}
 		if (buf_add(v, chunk, n) == -1)
 			return -1;
@@ -57,8 +62,8 @@ read_value(struct buf *v)
 	explicit_bzero(chunk, sizeof(chunk));
 	if (ferror(stdin))
 		return error_set(EXIT_TEMP, "stdin: %s", strerror(errno));
-	if (v->len && memchr(v->s, '\0', v->len) != NULL)
-		return error_set(EXIT_PERM, "stdin: the value holds a NUL byte");
+	if (validate_utf8(v->s, v->len) == -1)
+		return error_wrap("stdin: the value");
 	if (v->len && v->s[v->len - 1] == '\n')
 		v->s[--v->len] = '\0';
 	if (v->len == 0)

@@ -81,6 +81,62 @@ print_batch(cJSON **recs, const struct strlist *ids, size_t off, size_t n)
 	return rc;
 }
 
+static char **sort_ids;
+
+static int
+by_id(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(sort_ids[i], sort_ids[j]);
+
+	return c ? c : (i < j ? -1 : i > j);
+}
+
+/*
+ * Drop repeated ids (and their records), keeping the first of each in
+ * input order: a sort of the indices, O(n log n) (160,000 ids used to
+ * take minutes with a scan per id).
+ */
+static int
+dedup(struct strlist *l, cJSON **recs)
+{
+	size_t *ix, i, n = 0;
+	unsigned char *drop;
+
+	if (l->n < 2)
+		return 0;
+	ix = malloc(l->n * sizeof(*ix));
+	drop = calloc(l->n, 1);
+	if (ix == NULL || drop == NULL) {
+		free(ix);
+		free(drop);
+		return error_set(EXIT_TEMP, "out of memory");
+	}
+	for (i = 0; i < l->n; i++)
+		ix[i] = i;
+	sort_ids = l->v;
+	qsort(ix, l->n, sizeof(*ix), by_id);
+	for (i = 1; i < l->n; i++)
+		if (strcmp(l->v[ix[i]], l->v[ix[i - 1]]) == 0)
+			drop[ix[i]] = 1;
+	for (i = 0; i < l->n; i++) {
+		if (drop[i]) {
+			free(l->v[i]);
+			if (recs)
+				cJSON_Delete(recs[i]);
+			continue;
+		}
+		l->v[n] = l->v[i];
+		if (recs)
+			recs[n] = recs[i];
+		n++;
+	}
+	l->n = n;
+	free(ix);
+	free(drop);
+	return 0;
+}
+
 /* Option state lives for the whole run: usage errors return at once. */
 static struct strlist keys, vals, rm, ids;
 static struct buf key;
@@ -100,7 +156,7 @@ main(int argc, char **argv)
 	const char *region = NULL, *profile = NULL;
 	cJSON **recs = NULL;
 	struct aws *aws = NULL;
-	size_t i, off;
+	size_t i, off, nrecs = 0;
 	int c, rc = EXIT_PERM;
 
 	tool_init(argv[0]);
@@ -153,6 +209,8 @@ main(int argc, char **argv)
 			if (validate_instance_id(argv[i]) == -1 ||
 			    strlist_add(&ids, argv[i]) == -1)
 				return tool_fail();
+		if (dedup(&ids, NULL) == -1)
+			return tool_fail();
 	} else {
 		struct jsonl in = { stdin, "stdin", 0 };
 		cJSON *o;
@@ -171,22 +229,27 @@ main(int argc, char **argv)
 				cJSON_Delete(o);
 				goto out;
 			}
-			if (strlist_has(&ids, id)) {
-				cJSON_Delete(o);
-				continue;
+			if (ids.n == nrecs) {
+				nrecs = nrecs ? nrecs * 2 : 64;
+				if ((nr = realloc(recs, nrecs * sizeof(*recs))) ==
+				    NULL) {
+					error_set(EXIT_TEMP, "out of memory");
+					cJSON_Delete(o);
+					goto out;
+				}
+				recs = nr;
 			}
-			nr = realloc(recs, (ids.n + 1) * sizeof(*recs));
-			if (nr == NULL || strlist_add(&ids, id) == -1) {
-				error_set(EXIT_TEMP, "out of memory");
+			if (strlist_add(&ids, id) == -1) {
 				cJSON_Delete(o);
 				goto out;
 			}
-			recs = nr;
 			recs[ids.n - 1] = o;
 		}
 		if (r == -1)
 			goto out;
 	}
+	if (dedup(&ids, recs) == -1)
+		goto out;
 	if (ids.n == 0) {
 		tool_log("no instances given");
 		rc = EXIT_NO;

@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "error.h"
 #include "jsonl.h"
+#include "validate.h"
 
 #define MAX_LINE (1024 * 1024)
 
@@ -45,6 +46,12 @@ jsonl_read(struct jsonl *in, cJSON **out)
 			buf_free(&line);
 			return 0;
 		}
+	}
+	/* JSON is UTF-8 text: a NUL byte is neither white space nor the end
+	 * of a value (RFC 8259, 8.1) */
+	if (validate_utf8(line.s, line.len) == -1) {
+		buf_free(&line);
+		return error_wrap("%s:%lu", in->name, in->line);
 	}
 	{
 		const char *end = NULL;

@@ -257,7 +257,17 @@ add_hdr(struct hdr *h, size_t *n, const char *name, const char *value)
 	char lower[128];
 	size_t i;
 
-	for (i = 0; name[i] && i < sizeof(lower) - 1; i++)
+	/* a header name is an RFC 7230 token: anything else (a space, a
+	 * colon, a newline) would change what is signed and sent */
+	for (i = 0; name[i]; i++)
+		if (i == sizeof(lower) - 1 || !(isalnum((unsigned char)name[i]) ||
+		    strchr("!#$%&'*+-.^_`|~", name[i])))
+			return error_set(EXIT_PERM, "sigv4: header name "
+			    "'%.40s' is not an HTTP token of at most %zu "
+			    "characters", name, sizeof(lower) - 1);
+	if (i == 0)
+		return error_set(EXIT_PERM, "sigv4: empty header name");
+	for (i = 0; name[i]; i++)
 		lower[i] = (char)tolower((unsigned char)name[i]);
 	lower[i] = '\0';
 	if ((e = find_hdr(h, *n, lower)) == NULL) {

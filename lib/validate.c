@@ -218,3 +218,41 @@ validate_instance_profile(const char *s)
 		    "name", s);
 	return 0;
 }
+
+int
+validate_utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k, len;
+	unsigned long cp, min;
+
+	while (i < n) {
+		if (p[i] == 0)
+			return error_set(EXIT_PERM, "a NUL byte at offset %zu", i);
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((p[i] & 0xe0) == 0xc0)
+			len = 2, cp = p[i] & 0x1f, min = 0x80;
+		else if ((p[i] & 0xf0) == 0xe0)
+			len = 3, cp = p[i] & 0x0f, min = 0x800;
+		else if ((p[i] & 0xf8) == 0xf0)
+			len = 4, cp = p[i] & 0x07, min = 0x10000;
+		else
+			goto bad;
+		if (n - i < len)
+			goto bad;
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		i += len;
+	}
+	return 0;
+bad:
+	return error_set(EXIT_PERM, "not UTF-8 at byte offset %zu", i);
+}

@@ -31,5 +31,11 @@ int validate_state(const char *);	/* created|running|... */
 int validate_parameter_name(const char *);
 /* IAM instance profile name or arn */
 int validate_instance_profile(const char *);
+/*
+ * n bytes of well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or
+ * code points past U+10FFFF) and no NUL byte.  The message names the byte
+ * offset, never the text.
+ */
+int validate_utf8(const char *, size_t n);
 
 #endif

@@ -100,3 +100,28 @@ tag_of() { # ID KEY
 	# exactly the printed ones were tagged
 	[ "$(pool-list --state releasing | jq -r .id | sort)" = "$(printf '%s\n' "${lines[@]}" | jq -r .id | sort)" ]
 }
+
+@test "pool-tag: a NUL byte or invalid UTF-8 in the input is refused, nothing is tagged" {
+	id=$(cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}')
+	run -100 --separate-stderr bash -c "printf '{\"id\":\"$id\"}\0\n' | pool-tag --set state=idle"
+	[ "$stderr" = "pool-tag: stdin:1: a NUL byte at offset $((9 + ${#id}))" ]
+	run -100 --separate-stderr bash -c "printf '{\"id\":\"$id\",\"x\":\"\377\"}\n' | pool-tag --set state=idle"
+	[[ "$stderr" == "pool-tag: stdin:1: not UTF-8 at byte offset "* ]]
+	[ -z "$(cloud_mutating_calls)" ]
+}
+
+@test "pool-tag: 160,000 ids (and their repeats) are de-duplicated in seconds, first seen first" {
+	awk 'BEGIN { for (i = 0; i < 160000; i++) printf "{\"id\":\"i-%017x\"}\n", i;
+		for (i = 0; i < 1000; i++) printf "{\"id\":\"i-%017x\"}\n", i }' >"$BATS_TEST_TMPDIR/ids"
+	# nothing listens on port 9: the time is all before the first call
+	t0=$(date +%s)
+	AWS_ENDPOINT_URL_EC2=http://127.0.0.1:9 AWS_MAX_ATTEMPTS=1 run -111 --separate-stderr \
+		pool-tag --set state=idle <"$BATS_TEST_TMPDIR/ids"
+	[ $(($(date +%s) - t0)) -lt 10 ]
+	# the de-duplication keeps the first of each, in input order
+	id=$(cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}')
+	id2=$(cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}')
+	run -0 --separate-stderr pool-tag --set state=idle "$id2" "$id" "$id2" "$id"
+	[ "$(printf '%s\n' "${lines[@]}" | jq -r .id | tr '\n' ' ')" = "$id2 $id " ]
+	[ "$(cloud_calls | jq -r 'select(.action == "CreateTags") | .params | [."ResourceId.1", ."ResourceId.2", ."ResourceId.3"] | map(. // "-") | join(" ")')" = "$id2 $id -" ]
+}

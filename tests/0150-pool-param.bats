@@ -57,9 +57,20 @@ teardown() {
 	run -100 --separate-stderr pool-param put /a/b </dev/null
 	[[ "$stderr" == *"stdin: empty value"* ]]
 	run -100 --separate-stderr pool-param get --secure /a/b
-	run -100 --separate-stderr bash -c 'head -c 9000 /dev/zero | tr "\0" a | pool-param put /a/b'
-	[[ "$stderr" == *"longer than 8192"* ]]
+	run -100 --separate-stderr bash -c 'head -c 4097 /dev/zero | tr "\0" a | pool-param put /a/b'
+	[ "$stderr" = "pool-param: stdin: value longer than 4096 bytes, SSM's limit for a standard parameter" ]
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
+	# 4096 bytes are a standard parameter SSM accepts
+	run -0 --separate-stderr bash -c 'head -c 4096 /dev/zero | tr "\0" a | pool-param put /a/b'
+}
+
+@test "pool-param refuses a value that is not UTF-8, naming the offset, not the text" {
+	for v in 'ab\377cd' 'ab\300\257' 'x\355\240\200' 'abc\342\202'; do
+		run -100 --separate-stderr bash -c "printf '$v' | pool-param put /runner-pool/utf8"
+		[[ "$stderr" == "pool-param: stdin: the value: not UTF-8 at byte offset "[0-9]* ]]
+	done
+	[ "$(cloud_calls | wc -l)" -eq 0 ]
+	run -0 --separate-stderr bash -c "printf 'caf\303\251 \360\237\232\200' | pool-param put /runner-pool/utf8"
 }
 
 @test "pool-param refuses a value with a NUL byte rather than cutting it" {

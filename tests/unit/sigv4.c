@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "../../lib/buf.h"
+#include "../../lib/error.h"
 #include "../../lib/sigv4.h"
 #include "unit.h"
 
@@ -144,12 +145,54 @@ walk(const char *dir)
 	return n;
 }
 
+/* header names outside RFC 7230's token characters are refused */
+static void
+test_header_names(void)
+{
+	static const char *bad[] = { "x amz", "x:amz", "x-amz\n", "", "x\"y",
+	    "x(y)", "\xc3\xa9" };
+	struct sigv4_header h[2] = { { "host", "example.amazonaws.com" },
+	    { NULL, "v" } };
+	struct sigv4_request r;
+	struct sigv4_result out;
+	char longname[200];
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.path = "/";
+	r.headers = h;
+	r.nheaders = 2;
+	r.region = "us-east-1";
+	r.service = "service";
+	r.access_key = "AKIDEXAMPLE";
+	r.secret_key = "secret";
+	r.now = 1440938160;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h[1].name = bad[i];
+		CHECK(sigv4_sign(&r, &out) == -1 && error_status() == EXIT_PERM);
+		sigv4_result_free(&out);
+	}
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	h[1].name = longname;
+	CHECK(sigv4_sign(&r, &out) == -1);
+	sigv4_result_free(&out);
+	h[1].name = "X-Amz-Meta_1!#$%&'*+.^`|~";
+	CHECK(sigv4_sign(&r, &out) == 0 &&
+	    strstr(out.canonical_request, "x-amz-meta_1!#$%&'*+.^`|~:v\n"));
+	sigv4_result_free(&out);
+	error_clear();
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *suite = argc > 1 ? argv[1] :
 	    "../shared/aws-sigv4-test-suite";
 	int n = walk(suite);
+
+	test_header_names();
 
 	printf("# %d cases from %s\n", n, suite);
 	CHECK(n >= 34);	/* every case, the README's quirks included */
