@@ -37,7 +37,23 @@ struct github {
 
 struct attempt {
 	int n;
+	int unhinted;		/* limited replies without a delay so far */
+	long wait;		/* the last reply's wait, -1: not limited */
 };
+
+/* $GITHUB_MAX_WAIT (0-3600), else GITHUB_MAX_WAIT */
+static long
+max_wait(void)
+{
+	const char *s = getenv("GITHUB_MAX_WAIT");
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return GITHUB_MAX_WAIT;
+	v = strtol(s, &end, 10);
+	return *end == '\0' && v >= 0 && v <= 3600 ? v : GITHUB_MAX_WAIT;
+}
 
 /* ------------------------------------------------------------ scope */
 
@@ -403,7 +419,7 @@ github_ratelimit_wait(long status, const char *retry_after,
 			return 1;
 		return rs - now > 86400 * 7 ? 86400 * 7 : (long)(rs - now);
 	}
-	return 0;
+	return GITHUB_SECONDARY_WAIT;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -630,6 +646,7 @@ classify(void *arg, const struct http_response *rs, long *delay)
 	long wait;
 
 	at->n++;
+	at->wait = -1;
 	if (rs->status < 400)
 		return HTTP_DONE;
 	if (rs->status >= 500)
@@ -639,14 +656,14 @@ classify(void *arg, const struct http_response *rs, long *delay)
 	http_header(rs, "x-ratelimit-reset", reset, sizeof(reset));
 	wait = github_ratelimit_wait(rs->status, ra, rem, reset,
 	    buf_str(&rs->body), time(NULL));
-	if (wait < 0 || wait > GITHUB_MAX_WAIT)
+	/* no delay given: a minute, then two, four... */
+	if (wait == GITHUB_SECONDARY_WAIT && !*ra && !*reset)
+		wait <<= (at->unhinted++ > 4 ? 4 : at->unhinted - 1);
+	at->wait = wait;
+	if (wait < 0 || wait > max_wait())
 		return HTTP_DONE;
 	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
 		r = 0;
-	if (wait == 0)	/* limited, no hint: 1 s, 2 s, 4 s... */
-		wait = 1L << (at->n > 6 ? 6 : at->n - 1);
-	if (wait > GITHUB_MAX_WAIT)
-		wait = GITHUB_MAX_WAIT;
 	*delay = wait * 1000 + (long)(r % 250);
 	return HTTP_RETRY;
 }
@@ -669,24 +686,17 @@ reply_message(const struct http_response *rs, char *out, size_t outlen)
 
 static int
 fail(const struct github *gh, const struct http_response *rs,
-    const char *what, const char *step, int attempts)
+    const char *what, const char *step, const struct attempt *at)
 {
-	char msg[256], ra[64] = "", rem[32] = "", reset[32] = "", when[32];
+	char msg[256], when[32];
 	const char *hint;
-	long wait;
 
 	reply_message(rs, msg, sizeof(msg));
 	if (rs->status >= 500)
 		return error_set(EXIT_TEMP, "%s: %ld %s (after %d attempts)",
-		    what, rs->status, msg, attempts);
-	http_header(rs, "Retry-After", ra, sizeof(ra));
-	http_header(rs, "x-ratelimit-remaining", rem, sizeof(rem));
-	http_header(rs, "x-ratelimit-reset", reset, sizeof(reset));
-	wait = github_ratelimit_wait(rs->status, ra, rem, reset,
-	    buf_str(&rs->body), time(NULL));
-	if (wait >= 0) {
-		github_format_time(time(NULL) + (wait ? wait : 60), when,
-		    sizeof(when));
+		    what, rs->status, msg, at->n);
+	if (at->wait >= 0) {
+		github_format_time(time(NULL) + at->wait, when, sizeof(when));
 		return error_set(EXIT_TEMP, "%s: %ld rate limited: %s; try "
 		    "again after %s", what, rs->status, msg, when);
 	}
@@ -770,7 +780,7 @@ request(struct github *gh, const char *method, const char *path,
 	if (status)
 		*status = rs.status;
 	if (rs.status < 200 || rs.status > 299) {
-		fail(gh, &rs, what, step, at.n);
+		fail(gh, &rs, what, step, &at);
 		goto out;
 	}
 	if (rs.body.len == 0)

@@ -31,7 +31,14 @@
 
 #include "buf.h"
 
-#define GITHUB_MAX_WAIT 60	/* seconds, the longest rate-limit wait */
+#define GITHUB_MAX_WAIT 60	/* seconds, the longest rate-limit wait
+				 * ($GITHUB_MAX_WAIT, 0-3600, overrides) */
+/*
+ * A secondary rate limit without Retry-After: "wait for at least one
+ * minute before retrying", longer and longer while it lasts (GitHub docs,
+ * "Rate limits for the REST API", exceeding the rate limit).
+ */
+#define GITHUB_SECONDARY_WAIT 60
 
 enum github_kind { GITHUB_REPO, GITHUB_ORG };
 enum github_authkind { GITHUB_AUTH_TOKEN, GITHUB_AUTH_APP };
@@ -128,7 +135,9 @@ void github_format_time(time_t, char *out, size_t outlen);
 /*
  * Seconds to wait before retrying a rate-limited reply (status, headers
  * Retry-After / x-ratelimit-*, body), -1 when the reply is not
- * rate-limited; 0 when limited but no delay is given.  now: unix seconds.
+ * rate-limited; GITHUB_SECONDARY_WAIT when limited but no delay is given
+ * (doubled by the caller for each limited reply in a row).  now: unix
+ * seconds.
  */
 long github_ratelimit_wait(long status, const char *retry_after,
     const char *remaining, const char *reset, const char *body, time_t now);

@@ -174,6 +174,18 @@ make_app() {
 	gh_calls | jq -s -e 'map(.status) == [403, 429, 201]'
 }
 
+@test "secondary rate limit without Retry-After: a minute at least, never seconds (111 when too long)" {
+	# GitHub: "wait for at least one minute before retrying"; with waits
+	# capped at 10 s the minute is too long: fail at once, saying when
+	cloud_fault '{"service":"github","action":"actions/create-registration-token-for-repo","kind":"secondary","count":1,"retry_after":null}'
+	t0=$(date +%s)
+	GITHUB_MAX_WAIT=10 run -111 --separate-stderr gh-regtoken --scope acme/web
+	[ $(($(date +%s) - t0)) -lt 5 ]
+	[[ $stderr == *"403 rate limited: You have exceeded a secondary rate limit"*"try again after $(date -u -d "@$((t0 + 60))" +%Y-%m-%dT%H:%M)"* ||
+		$stderr == *"try again after $(date -u -d "@$((t0 + 61))" +%Y-%m-%dT%H:%M)"* ]]
+	gh_calls | jq -s -e 'map(.status) == [403]'
+}
+
 @test "primary rate limit: waits for a near reset, fails at once for a far one (111)" {
 	cloud_fault '{"service":"github","action":"*","kind":"ratelimit","count":1,"reset_in":1}'
 	run -0 --separate-stderr gh-regtoken --scope acme/web

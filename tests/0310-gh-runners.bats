@@ -141,6 +141,8 @@ rp-$I4-104" ]
 	command -v python3 >/dev/null || skip "python3 needed by the stand-in runner"
 	cp -R "$REPO_ROOT/tests/cloud/runner" "$BATS_TEST_TMPDIR/runner"
 	cd "$BATS_TEST_TMPDIR/runner"
+	# a current version: GitHub refuses to register one below 2.329.0
+	cloud_ctl GET /github/runner-tarball | jq -r .version >VERSION
 	tok=$(gh-regtoken --scope acme/web | jq -r .token)
 	export RUNNER_ALLOW_RUNASROOT=1 STANDIN_POLL_S=0.2
 	run -0 ./config.sh --url "$GITHUB_SERVER_URL/acme/web" --token "$tok" \

@@ -723,6 +723,7 @@ def _apply_fault(fault, auth, now):
             "documentation_url": "https://docs.github.com/rest/overview/"
                                  "rate-limits-for-the-rest-api#about-"
                                  "secondary-rate-limits"},
+            {} if fault.get("retry_after", 2) is None else
             {"Retry-After": str(int(fault.get("retry_after", 2)))})
     if kind == "ratelimit":
         rl, _ = _ratelimit_headers(auth, now, consume=False)

@@ -240,8 +240,10 @@ test_ratelimit(void)
 	    "{\"message\":\"API rate limit exceeded\"}", 1700000000) == 3600);
 	/* limited, no delay given */
 	CHECK(github_ratelimit_wait(403, "", "12", "1700000000", sec,
-	    1700000000) == 0);
-	CHECK(github_ratelimit_wait(429, NULL, NULL, NULL, "", 0) == 0);
+	    1700000000) == GITHUB_SECONDARY_WAIT);
+	CHECK(github_ratelimit_wait(429, NULL, NULL, NULL, "", 0) ==
+	    GITHUB_SECONDARY_WAIT);
+	CHECK(GITHUB_SECONDARY_WAIT >= 60);
 }
 
 static void
