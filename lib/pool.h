@@ -25,6 +25,8 @@
 #define POOL_T_RELEASE	POOL_PREFIX "release:"	/* a request, by run */
 #define POOL_T_RUNNER	POOL_PREFIX "runner"
 #define POOL_T_PRE	POOL_PREFIX "pre-runner"
+/* on the launch template: the architecture of its default version's AMI */
+#define POOL_T_ARCH	POOL_PREFIX "architecture"
 
 /* {"id","pool","state","run_id","class","usage","instance_type","az",
  *  "subnet","launch_time","deadline","private_ip","ec2_state","lifecycle",
