@@ -23,15 +23,19 @@ static const char usage[] =
 "usage: pool-launch --subnet SUBNET... [--pool NAME] [--count N]\n"
 "                   [--run-id ID] [--class CLASS] [--usage spot|on-demand]\n"
 "                   [--vcpu MIN[:MAX]] [--memory MIB[:MAX]] [--type PATTERN]...\n"
-"                   [--deadline-in SECONDS] [--template NAME]\n"
-"                   [--client-token TOKEN] [--region REGION] [--profile NAME]\n"
+"                   [--arch x86_64|arm64] [--deadline-in SECONDS]\n"
+"                   [--template NAME] [--client-token TOKEN]\n"
+"                   [--region REGION] [--profile NAME]\n"
 "\n"
 "Launch N instances with one EC2 Fleet request of type instant: the pool's\n"
 "launch template, one override per subnet, instance types chosen by\n"
 "attributes (vCPU, memory) among the allowed patterns, spot\n"
 "(price-capacity-optimized) or on-demand (lowest-price), and the pool's tags\n"
 "applied at launch: state 'created', the run id (when given), class, usage\n"
-"and a deadline.  Prints one JSON object per launched instance.\n"
+"and a deadline.  EC2 picks only types of the architecture of the\n"
+"template's AMI; three reads first find that architecture, check it is\n"
+"--arch when given, and that some type of it matches, else nothing is\n"
+"launched.  Prints one JSON object per launched instance.\n"
 "\n"
 "  --subnet SUBNET       subnet id (repeatable or space-separated)\n"
 "  --pool NAME           the pool (default $RUNNER_POOL, $GITHUB_REPOSITORY)\n"
@@ -42,6 +46,8 @@ static const char usage[] =
 "  --vcpu MIN[:MAX]      vCPUs per instance (default 2)\n"
 "  --memory MIB[:MAX]    memory per instance in MiB (default 4096)\n"
 "  --type PATTERN        allowed instance types (default 'c* m* r*')\n"
+"  --arch x86_64|arm64   the architecture the template must launch (default:\n"
+"                        that of its AMI)\n"
 "  --deadline-in SECONDS deadline tag, from now (default 3600)\n"
 "  --template NAME       launch template (default runner-pool/POOL)\n"
 "  --client-token TOKEN  idempotency token (default: a random one, so a\n"
@@ -51,8 +57,8 @@ static const char usage[] =
 "  -h, --help            this help\n"
 "\n"
 "Exit status: 0 all launched, 100 usage or permanent error (bad template,\n"
-"no matching type), 111 fewer launched than asked for lack of capacity\n"
-"(those launched are printed) or temporary failure.\n";
+"another architecture, no matching type), 111 fewer launched than asked for\n"
+"lack of capacity (those launched are printed) or temporary failure.\n";
 
 struct range {
 	long long min, max;	/* max 0: none */
@@ -96,6 +102,76 @@ capacity(const char *code)
 	return 0;
 }
 
+static int
+not_found(struct aws *a)
+{
+	const char *c = aws_error_code(a);
+
+	return strncmp(c, "InvalidLaunchTemplateName.NotFound", 34) == 0 ||
+	    strncmp(c, "InvalidLaunchTemplateId.NotFound", 32) == 0;
+}
+
+/*
+ * The template's default version, and the architecture of its AMI: EC2
+ * Fleet picks attribute-based types only of that architecture, so it is
+ * the architecture of the launch.  The fleet then names this version, not
+ * $Default, so that it launches the AMI checked here.
+ */
+static int
+template_arch(struct aws *a, const char *tname, char *version, size_t vlen,
+    char *arch, size_t alen)
+{
+	struct aws_params p = AWS_PARAMS_INIT;
+	struct xml *x, *v;
+	char ami[64];
+
+	aws_param(&p, "LaunchTemplateName", tname);
+	aws_param(&p, "LaunchTemplateVersion.1", "$Default");
+	x = aws_query(a, "DescribeLaunchTemplateVersions", &p);
+	aws_params_free(&p);
+	if (x == NULL)
+		return not_found(a) ? error_set(EXIT_PERM, "launch template "
+		    "'%s' does not exist in %s", tname, aws_region(a)) : -1;
+	v = xml_path(x, "launchTemplateVersionSet/item");
+	snprintf(version, vlen, "%s", xml_text(v, "versionNumber"));
+	snprintf(ami, sizeof(ami), "%s", xml_text(v,
+	    "launchTemplateData/imageId"));
+	xml_free(x);
+	if (*version == '\0')
+		return error_set(EXIT_PERM, "launch template '%s' has no "
+		    "default version", tname);
+	if (*ami == '\0')
+		return error_set(EXIT_PERM, "launch template '%s' version %s "
+		    "names no AMI", tname, version);
+	if (ec2_image_architecture(a, ami, arch, alen) == -1)
+		return error_wrap("launch template '%s' version %s", tname,
+		    version);
+	return 0;
+}
+
+/* "2+" or "2-4", for a message. */
+static const char *
+range_str(const struct range *r, char *out, size_t len)
+{
+	if (r->max)
+		snprintf(out, len, "%lld-%lld", r->min, r->max);
+	else
+		snprintf(out, len, "%lld+", r->min);
+	return out;
+}
+
+/* The patterns as the user gave them, for a message. */
+static const char *
+joined(const struct strlist *l, char *out, size_t len)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < l->n && n < len; i++)
+		n += snprintf(out + n, len - n, "%s%s", i ? " " : "", l->v[i]);
+	return out;
+}
+
 /* Option state lives for the whole run: usage errors return at once. */
 static struct strlist subnets, types;
 
@@ -103,6 +179,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "arch", required_argument, NULL, 'a' },
 		{ "class", required_argument, NULL, 'c' },
 		{ "client-token", required_argument, NULL, 'C' },
 		{ "count", required_argument, NULL, 'n' },
@@ -122,14 +199,16 @@ main(int argc, char **argv)
 	};
 	const char *region = NULL, *profile = NULL, *pool = NULL;
 	const char *run = NULL, *class = "default", *use = "spot";
-	const char *tmpl = NULL, *token = NULL;
+	const char *tmpl = NULL, *token = NULL, *want = NULL;
 	struct range vcpu = { 2, 0 }, mem = { 4096, 0 };
 	long long count = 1, deadline_in = 3600;
-	char tname[160], deadline[32], num[32], gen[33];
+	char tname[160], deadline[32], num[32], gen[33], version[32];
+	char arch[32], first[64], pats[256], prefix[96], vr[48], mr[48];
+	struct ec2_requirements req;
 	struct aws_params p = AWS_PARAMS_INIT;
 	struct aws *aws = NULL;
 	struct xml *x = NULL, *it, *id;
-	size_t i, j, launched = 0, t;
+	size_t i, launched = 0, t;
 	int c, rc = 0, temp = 1, nerr = 0;
 
 	tool_init(argv[0]);
@@ -137,6 +216,11 @@ main(int argc, char **argv)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			if (validate_arch(optarg) == -1)
+				return error_wrap("--arch"), tool_fail();
+			want = optarg;
+			break;
 		case 'c':
 			if (validate_class(optarg) == -1)
 				return error_wrap("--class"), tool_fail();
@@ -214,6 +298,33 @@ main(int argc, char **argv)
 		snprintf(tname, sizeof(tname), "%s", tmpl);
 	else if (pool_template_name(pool, tname, sizeof(tname)) == -1)
 		return tool_fail();
+	req.vcpu_min = vcpu.min;
+	req.vcpu_max = vcpu.max;
+	req.mem_min = mem.min;
+	req.mem_max = mem.max;
+	req.allowed = (const char *const *)types.v;
+	req.nallowed = types.n;
+
+	/* reads only, before the one write */
+	if ((aws = aws_new(region, profile)) == NULL ||
+	    template_arch(aws, tname, version, sizeof(version), arch,
+	    sizeof(arch)) == -1)
+		goto fail;
+	if (want && strcmp(want, arch) != 0) {
+		error_set(EXIT_PERM, "--arch %s: launch template '%s' version "
+		    "%s launches %s", want, tname, version, arch);
+		goto fail;
+	}
+	switch (ec2_instance_types(aws, arch, &req, first, sizeof(first))) {
+	case -1:
+		goto fail;
+	case 0:
+		error_set(EXIT_PERM, "no %s instance type with %s vCPUs and %s "
+		    "MiB matches --type '%s'", arch, range_str(&vcpu, vr,
+		    sizeof(vr)), range_str(&mem, mr, sizeof(mr)),
+		    joined(&types, pats, sizeof(pats)));
+		goto fail;
+	}
 	snprintf(deadline, sizeof(deadline), "%lld",
 	    (long long)time(NULL) + deadline_in);
 
@@ -249,30 +360,13 @@ main(int argc, char **argv)
 	aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
 	    "LaunchTemplateName", tname);
 	aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
-	    "Version", "$Default");
+	    "Version", version);
 	for (i = 0; i < subnets.n; i++) {
-		const char *o = "LaunchTemplateConfigs.1.Overrides";
-
-		aws_paramf(&p, subnets.v[i], "%s.%zu.SubnetId", o, i + 1);
-		snprintf(num, sizeof(num), "%lld", vcpu.min);
-		aws_paramf(&p, num, "%s.%zu.InstanceRequirements.VCpuCount.Min",
-		    o, i + 1);
-		if (vcpu.max) {
-			snprintf(num, sizeof(num), "%lld", vcpu.max);
-			aws_paramf(&p, num, "%s.%zu.InstanceRequirements."
-			    "VCpuCount.Max", o, i + 1);
-		}
-		snprintf(num, sizeof(num), "%lld", mem.min);
-		aws_paramf(&p, num, "%s.%zu.InstanceRequirements.MemoryMiB.Min",
-		    o, i + 1);
-		if (mem.max) {
-			snprintf(num, sizeof(num), "%lld", mem.max);
-			aws_paramf(&p, num, "%s.%zu.InstanceRequirements."
-			    "MemoryMiB.Max", o, i + 1);
-		}
-		for (j = 0; j < types.n; j++)
-			aws_paramf(&p, types.v[j], "%s.%zu.InstanceRequirements."
-			    "AllowedInstanceType.%zu", o, i + 1, j + 1);
+		aws_paramf(&p, subnets.v[i],
+		    "LaunchTemplateConfigs.1.Overrides.%zu.SubnetId", i + 1);
+		snprintf(prefix, sizeof(prefix), "LaunchTemplateConfigs.1."
+		    "Overrides.%zu.InstanceRequirements", i + 1);
+		ec2_requirements_params(&p, prefix, &req);
 	}
 	t = 1;
 	aws_param(&p, "TagSpecification.1.ResourceType", "instance");
@@ -290,8 +384,7 @@ main(int argc, char **argv)
 	TAG(POOL_T_DEADLINE, deadline);
 #undef TAG
 
-	if ((aws = aws_new(region, profile)) == NULL ||
-	    (x = aws_query(aws, "CreateFleet", &p)) == NULL)
+	if ((x = aws_query(aws, "CreateFleet", &p)) == NULL)
 		goto fail;
 	XML_EACH(it, xml_child(x, "fleetInstanceSet"), "item") {
 		struct xml *ov = xml_path(it, "launchTemplateAndOverrides/"

@@ -10,6 +10,7 @@
 
 #include "aws.h"
 #include "buf.h"
+#include "ec2.h"
 #include "error.h"
 #include "jsonl.h"
 #include "pool.h"
@@ -29,9 +30,11 @@ static const char usage[] =
 "security groups, user data or metadata settings differ from its default\n"
 "version, add a version and make it the default.  The template requires\n"
 "IMDSv2 (hop limit 1), exposes instance tags in metadata and terminates on\n"
-"shutdown.  Prints {\"name\",\"id\",\"version\",\"created\",\"changed\"}.\n"
+"shutdown.  The AMI must exist in the region: its architecture is printed\n"
+"and tagged on the template (runner-pool:architecture).  Prints {\"name\",\n"
+"\"id\",\"version\",\"architecture\",\"created\",\"changed\"}.\n"
 "\n"
-"  --ami AMI                 image id (ami-...)\n"
+"  --ami AMI                 image id (ami-...), x86_64 or arm64\n"
 "  --instance-profile PROFILE  IAM instance profile name or ARN\n"
 "  --security-group SG       security group id (repeatable or space-separated)\n"
 "  --user-data FILE          user data script ('-' for stdin, at most 16 KiB)\n"
@@ -42,8 +45,8 @@ static const char usage[] =
 "  --profile NAME            AWS profile (default $AWS_PROFILE)\n"
 "  -h, --help                this help\n"
 "\n"
-"Exit status: 0 template up to date, 100 usage or permanent error,\n"
-"111 temporary failure (network, throttling, 5xx).\n";
+"Exit status: 0 template up to date, 100 usage or permanent error (also an\n"
+"AMI that does not exist), 111 temporary failure (network, throttling, 5xx).\n";
 
 struct spec {
 	const char *ami, *profile, *pool;
@@ -144,6 +147,18 @@ not_found(struct aws *a)
 	    strncmp(c, "InvalidLaunchTemplateId.NotFound", 32) == 0;
 }
 
+static int
+tag_arch(struct aws *a, const char *id, const char *arch)
+{
+	const char *ids[1];
+	struct ec2_tag t;
+
+	ids[0] = id;
+	t.key = POOL_T_ARCH;
+	t.value = arch;
+	return ec2_create_tags(a, ids, 1, &t, 1);
+}
+
 /* Option state lives for the whole run: usage errors return at once. */
 static struct spec s;
 
@@ -164,7 +179,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *region = NULL, *profile = NULL, *name = NULL, *ud = NULL;
-	char tname[160], version[32] = "", id[64] = "";
+	char tname[160], version[32] = "", id[64] = "", arch[32] = "";
 	const char *changed = NULL;
 	struct buf raw = BUF_INIT;
 	struct aws *aws = NULL;
@@ -233,6 +248,17 @@ main(int argc, char **argv)
 		goto fail;
 	if ((aws = aws_new(region, profile)) == NULL)
 		goto fail;
+	/* before any write, in a dry run too: EC2 takes any well-formed id
+	 * into a template and fails only at launch */
+	if (ec2_image_architecture(aws, s.ami, arch, sizeof(arch)) == -1) {
+		error_wrap("--ami");
+		goto fail;
+	}
+	if (validate_arch(arch) == -1) {
+		error_set(EXIT_PERM, "--ami: image '%s' is %s, not x86_64 or "
+		    "arm64", s.ami, arch);
+		goto fail;
+	}
 
 	aws_param(&p, "LaunchTemplateName", tname);
 	aws_param(&p, "LaunchTemplateVersion.1", "$Default");
@@ -253,6 +279,9 @@ main(int argc, char **argv)
 			aws_param(&p, "TagSpecification.1.Tag.1.Key",
 			    POOL_T_POOL);
 			aws_param(&p, "TagSpecification.1.Tag.1.Value", s.pool);
+			aws_param(&p, "TagSpecification.1.Tag.2.Key",
+			    POOL_T_ARCH);
+			aws_param(&p, "TagSpecification.1.Tag.2.Value", arch);
 			x = aws_query(aws, "CreateLaunchTemplate", &p);
 			aws_params_free(&p);
 			if (x == NULL)
@@ -289,6 +318,9 @@ main(int argc, char **argv)
 			aws_params_free(&p);
 			if (x == NULL)
 				goto fail;
+			/* the tag follows the default version's AMI */
+			if (tag_arch(aws, id, arch) == -1)
+				goto fail;
 		}
 	}
 	if (changed)
@@ -302,6 +334,7 @@ main(int argc, char **argv)
 	else
 		cJSON_AddNullToObject(o, "id");
 	cJSON_AddNumberToObject(o, "version", atof(version));
+	cJSON_AddStringToObject(o, "architecture", arch);
 	cJSON_AddBoolToObject(o, "created", created);
 	cJSON_AddBoolToObject(o, "changed", changed != NULL);
 	if (changed && !created)

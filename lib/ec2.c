@@ -171,3 +171,93 @@ ec2_terminate(struct aws *a, const char *const *ids, size_t n,
 	}
 	return 0;
 }
+
+/*
+ * Attribute-based instance type selection: the InstanceRequirements of a
+ * fleet override and of GetInstanceTypesFromInstanceRequirements share the
+ * same parameters.
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceRequirementsRequest.html
+ */
+void
+ec2_requirements_params(struct aws_params *p, const char *prefix,
+    const struct ec2_requirements *r)
+{
+	char num[32];
+	size_t i;
+
+	snprintf(num, sizeof(num), "%lld", r->vcpu_min);
+	aws_paramf(p, num, "%s.VCpuCount.Min", prefix);
+	if (r->vcpu_max) {
+		snprintf(num, sizeof(num), "%lld", r->vcpu_max);
+		aws_paramf(p, num, "%s.VCpuCount.Max", prefix);
+	}
+	snprintf(num, sizeof(num), "%lld", r->mem_min);
+	aws_paramf(p, num, "%s.MemoryMiB.Min", prefix);
+	if (r->mem_max) {
+		snprintf(num, sizeof(num), "%lld", r->mem_max);
+		aws_paramf(p, num, "%s.MemoryMiB.Max", prefix);
+	}
+	for (i = 0; i < r->nallowed && i < EC2_MAX_ALLOWED; i++)
+		aws_paramf(p, r->allowed[i], "%s.AllowedInstanceType.%zu",
+		    prefix, i + 1);
+}
+
+/*
+ * DescribeImages by id: a well-formed id EC2 does not know answers
+ * InvalidAMIID.NotFound ("The image id '[ami-...]' does not exist"), a
+ * malformed one InvalidAMIID.Malformed; a recently deregistered image may
+ * still answer, with an empty imagesSet.
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html
+ */
+int
+ec2_image_architecture(struct aws *a, const char *ami, char *arch, size_t len)
+{
+	struct aws_params p = AWS_PARAMS_INIT;
+	struct xml *x;
+	const char *v;
+	int rc = 0;
+
+	aws_param(&p, "ImageId.1", ami);
+	x = aws_query(a, "DescribeImages", &p);
+	aws_params_free(&p);
+	if (x == NULL) {
+		if (strncmp(aws_error_code(a), "InvalidAMIID.", 13) == 0)
+			return error_set(EXIT_PERM, "image '%s' does not exist "
+			    "in %s", ami, aws_region(a));
+		return -1;
+	}
+	v = xml_text(xml_path(x, "imagesSet/item"), "architecture");
+	if (*v == '\0')
+		rc = error_set(EXIT_PERM, "image '%s' does not exist in %s",
+		    ami, aws_region(a));
+	else
+		snprintf(arch, len, "%s", v);
+	xml_free(x);
+	return rc;
+}
+
+/* https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetInstanceTypesFromInstanceRequirements.html */
+long
+ec2_instance_types(struct aws *a, const char *arch,
+    const struct ec2_requirements *r, char *first, size_t firstlen)
+{
+	struct aws_params p = AWS_PARAMS_INIT;
+	struct xml *x, *it;
+	long n = 0;
+
+	aws_param(&p, "ArchitectureType.1", arch);
+	aws_param(&p, "VirtualizationType.1", "hvm");
+	ec2_requirements_params(&p, "InstanceRequirements", r);
+	aws_param(&p, "MaxResults", "1000");
+	x = aws_query(a, "GetInstanceTypesFromInstanceRequirements", &p);
+	aws_params_free(&p);
+	if (x == NULL)
+		return -1;
+	XML_EACH(it, xml_child(x, "instanceTypeSet"), "item") {
+		if (n++ == 0 && first)
+			snprintf(first, firstlen, "%s",
+			    xml_text(it, "instanceType"));
+	}
+	xml_free(x);
+	return n;
+}

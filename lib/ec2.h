@@ -4,7 +4,8 @@
  * struct ec2_instance is filled by ec2_describe_instances() for the
  * callback's duration only: every string points into the reply tree, freed
  * after the callback returns; copy what you keep.  Writes are batched at
- * EC2_BATCH ids per call.  All return 0 or -1 with error_set().
+ * EC2_BATCH ids per call.  All return 0 (or a count) or -1 with error_set().
+ * struct ec2_requirements only points at the caller's strings.
  */
 #ifndef EC2_H
 #define EC2_H
@@ -55,5 +56,38 @@ int ec2_delete_tags(struct aws *, const char *const *ids, size_t n,
 /* cb (may be NULL) sees each id with its new state. */
 int ec2_terminate(struct aws *, const char *const *ids, size_t n,
     void (*cb)(void *, const char *id, const char *state), void *arg);
+
+/*
+ * What an instance type must have, as EC2's InstanceRequirements: vCPUs and
+ * memory in MiB (a max of 0: no maximum), and at most EC2_MAX_ALLOWED
+ * AllowedInstanceTypes wildcard patterns (none: any type).
+ */
+#define EC2_MAX_ALLOWED 400
+struct ec2_requirements {
+	long long vcpu_min, vcpu_max, mem_min, mem_max;
+	const char *const *allowed;
+	size_t nallowed;
+};
+
+/* Add them as "<prefix>.VCpuCount.Min" ... "<prefix>.AllowedInstanceType.N". */
+void ec2_requirements_params(struct aws_params *, const char *prefix,
+    const struct ec2_requirements *);
+
+/*
+ * The processor architecture of an image (DescribeImages) into arch:
+ * i386, x86_64, arm64, x86_64_mac or arm64_mac.  An image id EC2 does not
+ * know in the region, or a malformed one, is EXIT_PERM "image 'ami-...'
+ * does not exist in REGION".
+ */
+int ec2_image_architecture(struct aws *, const char *ami, char *arch,
+    size_t len);
+
+/*
+ * How many instance types of the architecture (hvm) meet the requirements
+ * (GetInstanceTypesFromInstanceRequirements, its first page of up to 1000:
+ * 0 means none), the first of them copied into first when not NULL.
+ */
+long ec2_instance_types(struct aws *, const char *arch,
+    const struct ec2_requirements *, char *first, size_t firstlen);
 
 #endif

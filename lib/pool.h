@@ -31,10 +31,12 @@
 #define POOL_T_RUNNER_VERSION	POOL_PREFIX "runner-version"
 /* a request, by refresh: leave the pool once idle (runner version changed) */
 #define POOL_T_RETIRE	POOL_PREFIX "retire"
+/* on the launch template: the architecture of its default version's AMI */
+#define POOL_T_ARCH	POOL_PREFIX "architecture"
 
 /* {"id","pool","state","run_id","class","usage","instance_type","az",
  *  "subnet","launch_time","deadline","private_ip","ec2_state","lifecycle",
- *  "claims":[{"run_id","at"}]} */
+ *  "runner","runner_version","health","retire","claims":[{"run_id","at"}]} */
 cJSON *pool_instance_json(const struct ec2_instance *);
 /* The pool name: arg, else $RUNNER_POOL, else $GITHUB_REPOSITORY; checked. */
 int pool_name(const char *arg, const char **out);

@@ -143,6 +143,15 @@ validate_usage(const char *s)
 }
 
 int
+validate_arch(const char *s)
+{
+	if (strcmp(s, "x86_64") != 0 && strcmp(s, "arm64") != 0)
+		return error_set(EXIT_PERM, "'%s' is not an architecture "
+		    "(x86_64 or arm64)", s);
+	return 0;
+}
+
+int
 validate_tag_key(const char *s)
 {
 	size_t n = strlen(s);

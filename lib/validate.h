@@ -21,6 +21,7 @@ int validate_run_id(const char *);	/* 1 to 20 digits */
 int validate_pool(const char *);
 int validate_class(const char *);	/* 1-32 of [a-z0-9_-] */
 int validate_usage(const char *);	/* spot | on-demand */
+int validate_arch(const char *);	/* x86_64 | arm64 */
 /* a tag key our tools write: IMDS-safe, 1-128 chars */
 int validate_tag_key(const char *);
 int validate_tag_value(const char *);	/* up to 256 chars */

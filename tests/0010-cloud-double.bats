@@ -249,6 +249,84 @@ aws() {
 	[ "$(jq '[.Instances[].InstanceIds[]] | length' <<<"$output")" -eq 3 ]
 }
 
+
+# EC2's answers on architectures, as AWS documents and users report them:
+# DescribeImages https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html
+#   (an unknown well-formed id: InvalidAMIID.NotFound "The image id '[ami-...]'
+#   does not exist", e.g. https://github.com/n8n-io/n8n-benchmarking/issues/5);
+# attribute-based fleets pick only types of the launch template AMI's
+#   architecture: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-fleet-attribute-based-instance-type-selection.html
+#   ("two launch templates ... useful for arm and x86 architecture support in
+#   the same fleet"), https://github.com/runs-on/runs-on/issues/295;
+# an explicit type of the other architecture: InvalidParameterValue "The
+#   architecture 'x86_64' of the specified instance type does not match the
+#   architecture 'arm64' of the specified AMI. ..."
+#   (https://github.com/c6fc/warcannon/issues/19, a fleet's error).
+@test "describe-images: architectures, filters, malformed and unknown ids" {
+	run -0 aws ec2 describe-images --image-ids ami-0a1b2c3d4e5f60001 ami-0a1b2c3d4e5f60003 \
+		--query 'Images[].[ImageId,Architecture,State,RootDeviceType,VirtualizationType]' --output text
+	[ "${lines[0]}" = "ami-0a1b2c3d4e5f60001	x86_64	available	ebs	hvm" ]
+	[ "${lines[1]}" = "ami-0a1b2c3d4e5f60003	arm64	available	ebs	hvm" ]
+	run -0 aws ec2 describe-images --owners amazon --filters Name=architecture,Values=arm64 \
+		--query 'Images[].ImageId' --output text
+	[ "$output" = "ami-0a1b2c3d4e5f60003	ami-0a1b2c3d4e5f60004" ]
+	AWS_MAX_ATTEMPTS=1 run -"$E" aws ec2 describe-images --image-ids ami-0123456789abcdef0
+	[[ $output == *"InvalidAMIID.NotFound"*"The image id '[ami-0123456789abcdef0]' does not exist"* ]]
+	run -"$E" aws ec2 describe-images --image-ids ami-xyz
+	[[ $output == *InvalidAMIID.Malformed* ]]
+	# an image registered through the control API exists from then on
+	cloud_ctl POST /images '{"image_id":"ami-0123456789abcdef0","architecture":"arm64","name":"custom"}' >/dev/null
+	run -0 aws ec2 describe-images --image-ids ami-0123456789abcdef0 --query 'Images[0].[Architecture,Name]' --output text
+	[ "$output" = "arm64	custom" ]
+	run -0 aws ec2 describe-instance-types --instance-types c7g.large m7i.large \
+		--query 'InstanceTypes[].[InstanceType,ProcessorInfo.SupportedArchitectures[0],VCpuInfo.DefaultVCpus,MemoryInfo.SizeInMiB]' --output text
+	[ "${lines[0]}" = "c7g.large	arm64	2	4096" ]
+	[ "${lines[1]}" = "m7i.large	x86_64	2	8192" ]
+}
+
+@test "create-fleet: types of the AMI's architecture only; another one is EC2's error" {
+	aws ec2 create-launch-template --launch-template-name pool-arm \
+		--launch-template-data '{"ImageId":"ami-0a1b2c3d4e5f60003"}' >/dev/null
+	req='"InstanceRequirements":{"VCpuCount":{"Min":2,"Max":2},"MemoryMiB":{"Min":4096},"AllowedInstanceTypes":["c*","m*","r*"]}'
+	run -0 aws ec2 get-instance-types-from-instance-requirements --architecture-types arm64 \
+		--virtualization-types hvm --cli-input-json "{$req}" --query 'InstanceTypes[].InstanceType' --output text
+	[ "$output" = "c6g.large	c7g.large	m6g.large	m7g.large	r6g.large	r7g.large" ]
+	spec='{"Type":"instant","LaunchTemplateConfigs":[{"LaunchTemplateSpecification":{"LaunchTemplateName":"pool-arm","Version":"$Default"},"Overrides":[{"SubnetId":"subnet-0a1b2c3d4e5f60001",'"$req"'}]}],"TargetCapacitySpecification":{"TotalTargetCapacity":2,"DefaultTargetCapacityType":"on-demand"}}'
+	run -0 aws ec2 create-fleet --cli-input-json "$spec"
+	[ "$(jq -r '[.Instances[].InstanceType] | unique | join(",")' <<<"$output")" = c6g.large ]
+	run -0 aws ec2 describe-instances --query 'Reservations[].Instances[].Architecture' --output text
+	[ "$output" = "arm64	arm64" ]
+	# an explicit type of the other architecture: EC2's error, nothing launched
+	spec='{"Type":"instant","LaunchTemplateConfigs":[{"LaunchTemplateSpecification":{"LaunchTemplateName":"pool-arm","Version":"$Default"},"Overrides":[{"SubnetId":"subnet-0a1b2c3d4e5f60001","InstanceType":"c5.large"}]}],"TargetCapacitySpecification":{"TotalTargetCapacity":1,"DefaultTargetCapacityType":"spot"}}'
+	run -0 aws ec2 create-fleet --cli-input-json "$spec"
+	[ "$(jq '.Instances | length' <<<"$output")" -eq 0 ]
+	[ "$(jq -r '.Errors[0].ErrorCode' <<<"$output")" = InvalidParameterValue ]
+	[[ "$(jq -r '.Errors[0].ErrorMessage' <<<"$output")" == "The architecture 'x86_64' of the specified instance type does not match the architecture 'arm64' of the specified AMI."* ]]
+	# a template whose AMI does not exist launches nothing
+	aws ec2 create-launch-template --launch-template-name pool-gone \
+		--launch-template-data '{"ImageId":"ami-0123456789abcdef0"}' >/dev/null
+	run -0 aws ec2 create-fleet --cli-input-json "${spec//pool-arm/pool-gone}"
+	[ "$(jq -r '.Errors[0].ErrorCode' <<<"$output")" = InvalidAMIID.NotFound ]
+	[ "$(cloud_ctl GET /instances | jq '.instances | length')" -eq 2 ]
+}
+@test "instances: uname says the instance type's architecture, the rest is the host's" {
+	ud=$(printf '#!/bin/sh\n{ uname -m; uname --machine; uname -sm; uname -s; command -v uname; } >uname.txt\n' | base64 -w0)
+	for ami in ami-0a1b2c3d4e5f60003 ami-0a1b2c3d4e5f60001; do
+		aws ec2 create-launch-template --launch-template-name "u-$ami" \
+			--launch-template-data "{\"ImageId\":\"$ami\",\"UserData\":\"$ud\"}" >/dev/null
+		run -0 aws ec2 create-fleet --cli-input-json '{"Type":"instant","LaunchTemplateConfigs":[{"LaunchTemplateSpecification":{"LaunchTemplateName":"u-'"$ami"'","Version":"$Default"},"Overrides":[{"InstanceRequirements":{"VCpuCount":{"Min":2},"MemoryMiB":{"Min":4096}}}]}],"TargetCapacitySpecification":{"TotalTargetCapacity":1,"DefaultTargetCapacityType":"on-demand"}}'
+		id=$(jq -r '.Instances[0].InstanceIds[0]' <<<"$output")
+		f="$CLOUD_DIR/instances/$id/uname.txt"
+		for _ in $(seq 50); do [ -s "$f" ] && [ "$(wc -l <"$f")" -eq 5 ] && break; sleep 0.1; done
+		mapfile -t u <"$f"
+		if [ "$ami" = ami-0a1b2c3d4e5f60003 ]; then m=aarch64; else m=x86_64; fi
+		[ "${u[0]}" = "$m" ] && [ "${u[1]}" = "$m" ]
+		[ "${u[2]}" = "$(uname -s) $m" ]
+		[ "${u[3]}" = "$(uname -s)" ]
+		[[ "${u[4]}" == "$CLOUD_DIR"/stubs/*/uname ]]
+	done
+}
+
 @test "terminate-instances: states, and terminated instances stay visible" {
 	need_aws
 	cloud_ctl POST /settings '{"shutdown_ms":300}' >/dev/null

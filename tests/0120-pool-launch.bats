@@ -30,9 +30,13 @@ teardown() {
 			and .usage == "spot" and .lifecycle == "spot" and (.id | startswith("i-"))' <<<"$l"
 	done
 	calls=$(cloud_calls | jq -s 'map(select(.service == "ec2"))')
-	jq -e 'length == 1 and .[0].action == "CreateFleet"' <<<"$calls"
-	p=$(jq '.[0].params' <<<"$calls")
+	# three reads (the template's default version, its AMI's architecture,
+	# a type of it that matches), then the one write
+	jq -e 'map(.action) == ["DescribeLaunchTemplateVersions", "DescribeImages",
+		"GetInstanceTypesFromInstanceRequirements", "CreateFleet"]' <<<"$calls"
+	p=$(jq '.[3].params' <<<"$calls")
 	jq -e '.Type == "instant"
+		and .["LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version"] == "1"
 		and .["TargetCapacitySpecification.TotalTargetCapacity"] == "3"
 		and .["SpotOptions.AllocationStrategy"] == "price-capacity-optimized"
 		and .["LaunchTemplateConfigs.1.Overrides.2.SubnetId"] == "subnet-0a1b2c3d4e5f60002"
@@ -89,4 +93,64 @@ teardown() {
 	[[ "$stderr" == *"maximum below minimum"* ]]
 	run -100 --separate-stderr pool-launch --subnet "$SUBNETS" --memory lots
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
+}
+
+# EC2 Fleet's attribute-based selection considers only instance types of the
+# launch template AMI's architecture ("two launch templates, each with
+# overrides ... useful for arm and x86 architecture support in the same
+# fleet": https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-fleet-attribute-based-instance-type-selection.html);
+# pool-launch finds that architecture (DescribeImages of the default
+# version's AMI) and previews the matching types with
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetInstanceTypesFromInstanceRequirements.html
+
+@test "pool-launch from an arm64 template with the default 'c* m* r*' launches only Graviton types" {
+	pool-template --pool acme/arm --ami ami-0a1b2c3d4e5f60003 --instance-profile runner \
+		--security-group sg-0123456789abcdef0 --user-data "$BATS_TEST_TMPDIR/ud" >/dev/null
+	cloud_ctl DELETE /calls >/dev/null
+	run -0 --separate-stderr pool-launch --pool acme/arm --subnet "$SUBNETS" --count 4 --vcpu 2:4
+	[ "${#lines[@]}" -eq 4 ]
+	for l in "${lines[@]}"; do
+		jq -e '.instance_type | test("^(c6g|c7g|m6g|m7g|r6g|r7g)\\.")' <<<"$l"
+	done
+	cloud_ctl GET /instances | jq -e '.instances | length == 4
+		and all(.instance_type | test("^[cmr][67]g\\."))'
+	run -0 cloud_calls service=ec2
+	jq -s -e 'map(select(.action == "GetInstanceTypesFromInstanceRequirements")) | .[0].params
+		| .["ArchitectureType.1"] == "arm64" and .["VirtualizationType.1"] == "hvm"
+		and .["InstanceRequirements.VCpuCount.Max"] == "4"
+		and .["InstanceRequirements.AllowedInstanceType.3"] == "r*"' <<<"$output"
+	jq -s -e 'map(select(.action == "DescribeImages")) | .[0].params
+		== {"ImageId.1": "ami-0a1b2c3d4e5f60003"}' <<<"$output"
+	# --arch arm64 agrees: the same launch
+	run -0 --separate-stderr pool-launch --pool acme/arm --subnet "$SUBNETS" --arch arm64
+	jq -e '.instance_type | test("g\\.")' <<<"$output"
+}
+
+@test "pool-launch from an x86_64 template launches only x86_64 types" {
+	run -0 --separate-stderr pool-launch --subnet "$SUBNETS" --count 3 --arch x86_64 \
+		--vcpu 2:2 --type 'c* m* r* t*'
+	[ "${#lines[@]}" -eq 3 ]
+	cloud_ctl GET /instances | jq -e '.instances | length == 3
+		and all(.instance_type | test("^(c5|c6i|c7i|m5|m6i|m7i|r5|r6i|r7i)\\."))'
+	cloud_calls | jq -s -e 'map(select(.action == "GetInstanceTypesFromInstanceRequirements"))
+		| .[0].params["ArchitectureType.1"] == "x86_64"'
+}
+
+@test "pool-launch: patterns with no type of the architecture fail (100) and launch nothing" {
+	run -100 --separate-stderr pool-launch --subnet "$SUBNETS" --type 'c7g.* m7g.*'
+	[ -z "$output" ]
+	[ "$stderr" = "pool-launch: no x86_64 instance type with 2+ vCPUs and 4096+ MiB matches --type 'c7g.* m7g.*'" ]
+	[ -z "$(cloud_mutating_calls)" ]
+	[ "$(cloud_ctl GET /instances | jq '.instances | length')" -eq 0 ]
+}
+
+@test "pool-launch --arch other than the template's AMI fails (100) and launches nothing" {
+	run -100 --separate-stderr pool-launch --subnet "$SUBNETS" --arch arm64
+	[ -z "$output" ]
+	[ "$stderr" = "pool-launch: --arch arm64: launch template 'runner-pool/acme/web' version 1 launches x86_64" ]
+	run -0 cloud_calls service=ec2
+	[ "$(jq -r .action <<<"$output" | tr '\n' ' ')" = "DescribeLaunchTemplateVersions DescribeImages " ]
+	run -100 --separate-stderr pool-launch --subnet "$SUBNETS" --arch aarch64
+	[ "$stderr" = "pool-launch: --arch: 'aarch64' is not an architecture (x86_64 or arm64)" ]
+	[ -z "$(cloud_mutating_calls)" ]
 }

@@ -64,3 +64,49 @@ teardown() {
 	[[ "$stderr" == *"more than EC2's 16384"* ]]
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
 }
+
+# EC2 takes any well-formed AMI id into a launch template and fails only at
+# launch, so pool-template asks DescribeImages first: an unknown id answers
+# InvalidAMIID.NotFound (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html)
+@test "pool-template refuses an AMI that does not exist, before any write (also --dry-run)" {
+	for dry in "" --dry-run; do
+		cloud_ctl DELETE /calls >/dev/null
+		run -100 --separate-stderr pool-template "${args[@]}" --ami ami-0123456789abcdef0 \
+			--user-data "$ud" $dry
+		[ -z "$output" ]
+		[ "$stderr" = "pool-template: --ami: image 'ami-0123456789abcdef0' does not exist in us-east-1" ]
+		[ "$(cloud_calls | jq -r .action)" = DescribeImages ]
+		[ -z "$(cloud_mutating_calls)" ]
+	done
+	# throttling stays temporary, and nothing is written either
+	cloud_ctl DELETE /calls >/dev/null
+	cloud_fault '{"service":"ec2","action":"DescribeImages","kind":"throttle"}'
+	run -111 --separate-stderr pool-template "${args[@]}" --user-data "$ud"
+	[[ "$stderr" == *RequestLimitExceeded* ]]
+	[ -z "$(cloud_mutating_calls)" ]
+	[ "$(cloud_ctl GET /templates | jq '.templates | length')" -eq 0 ]
+}
+
+@test "pool-template prints the AMI's architecture and tags the template with it" {
+	run -0 --separate-stderr pool-template "${args[@]}" --ami ami-0a1b2c3d4e5f60003 --user-data "$ud"
+	jq -e '.architecture == "arm64" and .created' <<<"$output"
+	cloud_calls | jq -s -e 'map(select(.action == "CreateLaunchTemplate")) | .[0].params
+		| .["TagSpecification.1.ResourceType"] == "launch-template"
+		and .["TagSpecification.1.Tag.2.Key"] == "runner-pool:architecture"
+		and .["TagSpecification.1.Tag.2.Value"] == "arm64"'
+	cloud_ctl GET /templates | jq -e '.templates[0].tags["runner-pool:architecture"] == "arm64"'
+	# a new AMI of the other architecture: a new default version, and the tag follows
+	cloud_ctl DELETE /calls >/dev/null
+	run -0 --separate-stderr pool-template "${args[@]}" --ami ami-0a1b2c3d4e5f60001 --user-data "$ud"
+	jq -e '.architecture == "x86_64" and .reason == "ami" and .version == 2' <<<"$output"
+	id=$(jq -r .id <<<"$output")
+	run -0 cloud_mutating_calls
+	[ "$(jq -r .action <<<"$output" | tr '\n' ' ')" = "CreateLaunchTemplateVersion ModifyLaunchTemplate CreateTags " ]
+	jq -e --arg id "$id" 'select(.action == "CreateTags") | .params
+		| .["ResourceId.1"] == $id and .["Tag.1.Key"] == "runner-pool:architecture"
+		and .["Tag.1.Value"] == "x86_64"' <<<"$output"
+	cloud_ctl GET /templates | jq -e '.templates[0].tags == {"runner-pool:pool":"acme/web","runner-pool:architecture":"x86_64"}'
+	# unchanged: nothing written, the architecture still printed (dry run too)
+	run -0 --separate-stderr pool-template "${args[@]}" --ami ami-0a1b2c3d4e5f60001 --user-data "$ud" --dry-run
+	jq -e '.architecture == "x86_64" and (.changed | not)' <<<"$output"
+}

@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import catalog  # noqa: E402
 import ec2  # noqa: E402
 import imds  # noqa: E402
 import sigv4  # noqa: E402
@@ -42,6 +43,18 @@ except ImportError:
     github = None
 
 SETPRIV = shutil.which("setpriv")
+REAL_UNAME = shutil.which("uname", path="/usr/bin:/bin") or "/bin/uname"
+
+# uname(1) of an instance: the machine (and processor, hardware platform)
+# of the instance type's architecture, everything else the host's
+UNAME_STUB = r"""#!/bin/sh
+# local cloud: uname(1) on a %(type)s says %(machine)s
+case "$*" in
+-m|--machine) echo %(machine)s ;;
+*) out=$(%(uname)s "$@") || exit
+   printf '%%s\n' "$out" | sed 's/\b%(host)s\b/%(machine)s/g' ;;
+esac
+"""
 
 STATIC_KEYS = {"AKIDLOCALCLOUD000001": "localcloud+secret+key+000001"}
 
@@ -244,6 +257,13 @@ class Cloud(object):
                         "this instance\ncurl -fsS -X POST -o /dev/null "
                         "'%s/_cloud/instances/%s/shutdown'\n" % (name, url, inst.id))
             os.chmod(p, 0o755)
+        p = os.path.join(stubs, "uname")
+        with open(p, "w") as f:
+            f.write(UNAME_STUB % {
+                "type": inst.type,
+                "machine": catalog.uname_machine(catalog.architecture(inst.type)),
+                "host": os.uname().machine, "uname": REAL_UNAME})
+        os.chmod(p, 0o755)
         ud = os.path.join(d, "user-data")
         with open(ud, "wb") as f:
             f.write(inst.user_data)
@@ -724,6 +744,17 @@ class Handler(BaseHTTPRequestHandler):
                             "latest": t.latest, "tags": t.tags,
                             "versions": {str(n): v[0] for n, v in t.versions.items()}})
             return self._json(200, {"templates": out})
+        if top == "images":
+            if method == "POST":
+                return self._json(200, {"image_id": cloud.ec2.register_image(req)})
+            if method != "GET":
+                return self._json(405, {"error": "GET or POST"})
+            e = cloud.ec2
+            ids = list(catalog.IMAGES) + [a for a in e.images
+                                          if a not in catalog.IMAGES]
+            return self._json(200, {"images": [
+                {"image_id": a, "name": e.image(a)[0],
+                 "architecture": e.image(a)[1]} for a in ids]})
         if top == "instances":
             return self._instances(method, parts[1:], req)
         return self._json(404, {"error": "no such control endpoint"})

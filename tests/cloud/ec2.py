@@ -27,6 +27,15 @@ MUTATING = {"CreateTags", "DeleteTags", "TerminateInstances", "CreateFleet",
 
 MAX_TAGS = 50
 
+# what EC2 answers to an instance type of another architecture than the AMI
+# (RunInstances; the fleets put it in their errorSet)
+ARCH_MISMATCH = ("The architecture '%s' of the specified instance type does not "
+                 "match the architecture '%s' of the specified AMI. Specify an "
+                 "instance type and an AMI that have matching architectures, and "
+                 "try again. You can use 'describe-instance-types' or "
+                 "'describe-images' to discover the architecture of the instance "
+                 "type or AMI.")
+
 
 class Error(Exception):
     def __init__(self, code, message, status=400):
@@ -225,7 +234,7 @@ class Instance(object):
             parts.append("<stateReason><code>Client.UserInitiatedShutdown</code>"
                          "<message>Client.UserInitiatedShutdown: User initiated "
                          "shutdown</message></stateReason>")
-        parts.append("<architecture>x86_64</architecture>"
+        parts.append(el("architecture", catalog.architecture(self.type)) +
                      "<rootDeviceType>ebs</rootDeviceType>"
                      "<rootDeviceName>/dev/xvda</rootDeviceName>"
                      "<blockDeviceMapping/>")
@@ -509,6 +518,52 @@ def matches(obj, filters):
     return True
 
 
+IMAGE_FILTERS = {
+    # (id, name, architecture, description)
+    "image-id": lambda r: [r[0]],
+    "name": lambda r: [r[1]],
+    "architecture": lambda r: [r[2]],
+    "description": lambda r: [r[3]],
+    "state": lambda r: ["available"],
+    "owner-id": lambda r: [catalog.IMAGE_OWNER],
+    "owner-alias": lambda r: ["amazon"],
+    "is-public": lambda r: ["true"],
+    "image-type": lambda r: ["machine"],
+    "root-device-type": lambda r: ["ebs"],
+    "virtualization-type": lambda r: ["hvm"],
+}
+
+INSTANCE_TYPE_FILTERS = {
+    "instance-type": lambda t: [t],
+    "processor-info.supported-architecture": lambda t: [catalog.architecture(t)],
+    "vcpu-info.default-vcpus": lambda t: [str(catalog.vcpus(t))],
+    "memory-info.size-in-mib": lambda t: [str(catalog.memory_mib(t))],
+    "burstable-performance-supported": lambda t: [
+        "true" if catalog.burstable(t) else "false"],
+    "current-generation": lambda t: ["true"],
+    "bare-metal": lambda t: ["false"],
+    "supported-virtualization-type": lambda t: ["hvm"],
+}
+
+
+def _page_token(kind, start):
+    return base64.b64encode(("%s:%d:%s" % (kind, start, uuid.uuid4().hex[:8]))
+                            .encode()).decode()
+
+
+def _page_start(token, kind):
+    if not token:
+        return 0
+    try:
+        k, n, _ = base64.b64decode(token.encode()).decode().split(":")
+        if k != kind:
+            raise ValueError(k)
+        return int(n)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Error("InvalidParameterValue",
+                    "Invalid value '%s' for nextToken" % token)
+
+
 # --- the service -------------------------------------------------------------
 
 class EC2(object):
@@ -521,6 +576,7 @@ class EC2(object):
         self.templates = {}       # id -> Template
         self.template_names = {}  # name -> id
         self.fleets = {}
+        self.images = {}          # id -> (name, arch, description), registered
         self.client_tokens = {}   # (action, token) -> response bytes
         self.seq = 0
         self.next_ip = {}
@@ -1023,13 +1079,93 @@ class EC2(object):
             items.extend("<item>%s</item>" % tt.version_xml(n) for n in nums)
         return "<launchTemplateVersionSet>%s</launchTemplateVersionSet>" % "".join(items)
 
-    # --- fleets ---
+    # --- images and instance types ---
 
-    def _candidates(self, req, data):
-        """Instance types an override may use, cheapest first."""
-        if req is None:
-            t = data.get("InstanceType")
-            return [t] if t else []
+    def image(self, ami):
+        """(name, architecture, description) of an image that exists, or None."""
+        if ami == catalog.MISSING_IMAGE:
+            return None
+        return self.images.get(ami) or catalog.IMAGES.get(ami)
+
+    def register_image(self, spec):
+        """Control API: make one more image exist."""
+        ami = spec.get("image_id") or hexid("ami")
+        if not catalog.AMI_RE.match(ami) or ami == catalog.MISSING_IMAGE:
+            raise ValueError("bad image id %r" % ami)
+        arch = spec.get("architecture", "x86_64")
+        if arch not in catalog.ARCHITECTURES:
+            raise ValueError("unknown architecture %r" % arch)
+        self.images[ami] = (spec.get("name") or "image-" + ami[4:], arch,
+                            spec.get("description") or "")
+        return ami
+
+    def _image_xml(self, ami):
+        name, arch, desc = self.image(ami)
+        return "".join([
+            "<item>", el("imageId", ami),
+            el("imageLocation", "amazon/" + name),
+            "<imageState>available</imageState>",
+            el("imageOwnerId", catalog.IMAGE_OWNER),
+            "<creationDate>2024-05-28T00:00:00.000Z</creationDate>",
+            "<isPublic>true</isPublic>",
+            el("architecture", arch),
+            "<imageType>machine</imageType>",
+            "<platformDetails>Linux/UNIX</platformDetails>",
+            "<usageOperation>RunInstances</usageOperation>",
+            "<imageOwnerAlias>amazon</imageOwnerAlias>",
+            el("name", name), el("description", desc),
+            "<rootDeviceType>ebs</rootDeviceType>",
+            "<rootDeviceName>/dev/xvda</rootDeviceName>",
+            "<blockDeviceMapping><item><deviceName>/dev/xvda</deviceName>"
+            "<ebs><deleteOnTermination>true</deleteOnTermination>"
+            "<volumeSize>8</volumeSize><volumeType>gp3</volumeType>"
+            "<encrypted>false</encrypted></ebs></item></blockDeviceMapping>",
+            "<virtualizationType>hvm</virtualizationType>",
+            "<hypervisor>xen</hypervisor><enaSupport>true</enaSupport>",
+            "<sriovNetSupport>simple</sriovNetSupport>",
+            "<bootMode>%s</bootMode>" % ("uefi" if arch == "arm64" else
+                                         "uefi-preferred"),
+            "<imdsSupport>v2.0</imdsSupport>",
+            "</item>"])
+
+    def op_DescribeImages(self, params, p):
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html
+        ids = [v for v in members(p.get("ImageId")) if isinstance(v, str)]
+        for ami in ids:
+            if not catalog.AMI_RE.match(ami):
+                raise Error("InvalidAMIID.Malformed",
+                            'Invalid id: "%s" (expecting "ami-...")' % ami)
+        missing = [a for a in dict.fromkeys(ids) if self.image(a) is None]
+        if len(missing) == 1:
+            raise Error("InvalidAMIID.NotFound",
+                        "The image id '[%s]' does not exist" % missing[0])
+        if missing:
+            raise Error("InvalidAMIID.NotFound",
+                        "The image ids '[%s]' do not exist" % ", ".join(missing))
+        owners = [v for v in members(p.get("Owner")) if isinstance(v, str)]
+        filters = parse_filters(p, IMAGE_FILTERS)
+        if ids:
+            pool = list(dict.fromkeys(ids))
+        else:
+            pool = list(catalog.IMAGES) + [a for a in self.images
+                                           if a not in catalog.IMAGES]
+        out = []
+        for ami in pool:
+            if owners and not ({"amazon", catalog.IMAGE_OWNER} & set(owners)):
+                continue
+            if filters and not matches((ami,) + self.image(ami), filters):
+                continue
+            out.append(self._image_xml(ami))
+        return "<imagesSet>%s</imagesSet>" % "".join(out)
+
+    def _requirements(self, req, archs):
+        """Instance types meeting an InstanceRequirements tree and of one of
+        the architectures, cheapest first (AWS's attribute-based selection:
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceRequirements.html)."""
+        if not isinstance(req, dict):
+            raise Error("MissingParameter",
+                        "The request must contain the parameter "
+                        "InstanceRequirements")
         vc = req.get("VCpuCount")
         mm = req.get("MemoryMiB")
         if not isinstance(vc, dict) or scalar(vc, "Min") is None:
@@ -1052,11 +1188,17 @@ class EC2(object):
             raise Error("InvalidParameterCombination",
                         "You can't specify both AllowedInstanceTypes and "
                         "ExcludedInstanceTypes")
+        if len(allowed) > 400 or len(excluded) > 400:
+            raise Error("InvalidParameterValue",
+                        "You can specify up to 400 instance types or patterns "
+                        "in AllowedInstanceTypes or ExcludedInstanceTypes")
         burst = scalar(req, "BurstablePerformance") or "excluded"
         amatch = [wildcard(a) for a in allowed]
         ematch = [wildcard(e) for e in excluded]
         out = []
         for name in catalog.TYPES:
+            if catalog.architecture(name) not in archs:
+                continue
             v, m = catalog.vcpus(name), catalog.memory_mib(name)
             if v < vmin or (vmax is not None and v > vmax):
                 continue
@@ -1072,6 +1214,76 @@ class EC2(object):
             out.append(name)
         out.sort(key=lambda t: (catalog.price(t), t))
         return out
+
+    def op_GetInstanceTypesFromInstanceRequirements(self, params, p):
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetInstanceTypesFromInstanceRequirements.html
+        archs = [v for v in members(p.get("ArchitectureType")) if isinstance(v, str)]
+        virt = [v for v in members(p.get("VirtualizationType")) if isinstance(v, str)]
+        if not archs:
+            raise Error("MissingParameter",
+                        "The request must contain the parameter ArchitectureType")
+        if not virt:
+            raise Error("MissingParameter",
+                        "The request must contain the parameter VirtualizationType")
+        for a in archs:
+            if a not in catalog.ARCHITECTURES:
+                raise Error("InvalidParameterValue",
+                            "Invalid value '%s' for ArchitectureType" % a)
+        for v in virt:
+            if v not in ("hvm", "paravirtual"):
+                raise Error("InvalidParameterValue",
+                            "Invalid value '%s' for VirtualizationType" % v)
+        limit = params.get("MaxResults")
+        limit = integer(limit, "MaxResults", 1, 1000) if limit is not None else 1000
+        types = (sorted(self._requirements(p.get("InstanceRequirements"), archs))
+                 if "hvm" in virt else [])
+        start = _page_start(params.get("NextToken"), "gt")
+        page = types[start:start + limit]
+        body = "<instanceTypeSet>%s</instanceTypeSet>" % "".join(
+            "<item>%s</item>" % el("instanceType", t) for t in page)
+        if start + limit < len(types):
+            body += el("nextToken", _page_token("gt", start + limit))
+        return body
+
+    def op_DescribeInstanceTypes(self, params, p):
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypes.html
+        names = [v for v in members(p.get("InstanceType")) if isinstance(v, str)]
+        bad = [t for t in names if t not in catalog.TYPES]
+        if bad:
+            raise Error("InvalidInstanceType",
+                        "The following supplied instance types do not exist: "
+                        "[%s]" % ", ".join(bad))
+        filters = parse_filters(p, INSTANCE_TYPE_FILTERS)
+        limit = params.get("MaxResults")
+        limit = integer(limit, "MaxResults", 5, 100) if limit is not None else 100
+        types = [t for t in (names or sorted(catalog.TYPES))
+                 if not filters or matches(t, filters)]
+        start = _page_start(params.get("NextToken"), "dit")
+        page = types[start:start + limit]
+        items = []
+        for t in page:
+            items.append("".join([
+                "<item>", el("instanceType", t),
+                "<currentGeneration>true</currentGeneration>",
+                "<supportedUsageClasses><item>on-demand</item><item>spot</item>"
+                "</supportedUsageClasses>",
+                "<supportedRootDeviceTypes><item>ebs</item></supportedRootDeviceTypes>",
+                "<supportedVirtualizationTypes><item>hvm</item>"
+                "</supportedVirtualizationTypes>",
+                "<bareMetal>false</bareMetal><hypervisor>nitro</hypervisor>",
+                "<processorInfo><supportedArchitectures>%s</supportedArchitectures>"
+                "</processorInfo>" % el("item", catalog.architecture(t)),
+                "<vCpuInfo>%s</vCpuInfo>" % el("defaultVCpus", catalog.vcpus(t)),
+                "<memoryInfo>%s</memoryInfo>" % el("sizeInMiB", catalog.memory_mib(t)),
+                el("burstablePerformanceSupported",
+                   "true" if catalog.burstable(t) else "false"),
+                "</item>"]))
+        body = "<instanceTypeSet>%s</instanceTypeSet>" % "".join(items)
+        if start + limit < len(types):
+            body += el("nextToken", _page_token("dit", start + limit))
+        return body
+
+    # --- fleets ---
 
     def op_CreateFleet(self, params, p):
         now = self.now()
@@ -1117,7 +1329,9 @@ class EC2(object):
                         "Invalid value '%s' for SpotOptions.AllocationStrategy" % strategy)
         specs = tag_specs(p.get("TagSpecification"), ("instance", "fleet", "volume"))
         # resolve (template spec, override) pools
-        pools = []   # (lt_spec_xml, override dict, data, types, lt)
+        pools = []   # (lt_spec_xml, subnet, types, data, lt)
+        bad = []     # errorSet items of pools that cannot launch
+        nomatch = []  # ... of pools whose requirements match no type
         for c in configs:
             spec = c.get("LaunchTemplateSpecification")
             if not isinstance(spec, dict):
@@ -1139,18 +1353,50 @@ class EC2(object):
                     raise Error("InvalidParameterValue",
                                 "Invalid value '%s' for InstanceType." % itype)
                 req = o.get("InstanceRequirements")
-                types = [itype] if itype else self._candidates(
-                    req if isinstance(req, dict) else None, data)
+                img = data.get("ImageId")
+                if img is None:
+                    raise Error("MissingParameter",
+                                "The request must contain the parameter ImageId")
                 spec_xml = ("<launchTemplateSpecification>%s%s"
                             "</launchTemplateSpecification>" % (
                                 el("launchTemplateId", t.id),
                                 el("version", version if version else str(n))))
+                itype = itype or (None if isinstance(req, dict)
+                                  else data.get("InstanceType"))
+                image = self.image(img)
+                if image is None:
+                    # as EC2: the image id is only checked at launch
+                    bad.append(self._fleet_error(
+                        spec_xml, subnet, itype, default_type,
+                        "InvalidAMIID.NotFound",
+                        "The image id '[%s]' does not exist" % img))
+                    types = []
+                elif itype is not None:
+                    # an explicit type must match the AMI's architecture
+                    # (the error RunInstances and the fleets give)
+                    arch = catalog.architecture(itype)
+                    types = [itype]
+                    if arch != image[1]:
+                        bad.append(self._fleet_error(
+                            spec_xml, subnet, itype, default_type,
+                            "InvalidParameterValue", ARCH_MISMATCH % (
+                                arch, image[1])))
+                        types = []
+                elif isinstance(req, dict):
+                    # attribute-based selection only considers the types that
+                    # can run the launch template's AMI: one fleet can mix x86
+                    # and arm64 only through one launch template per AMI
+                    # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-fleet-attribute-based-instance-type-selection.html)
+                    types = self._requirements(req, (image[1],))
+                else:
+                    types = []
+                if image is not None and itype is None and not types:
+                    nomatch.append(self._fleet_error(
+                        spec_xml, subnet, None, default_type,
+                        "InvalidFleetConfiguration",
+                        "Your requested instance requirements do not "
+                        "match any instance type"))
                 pools.append((spec_xml, subnet, types, data, (t.id, n)))
-        for spec_xml, subnet, types, data, lt in pools:
-            img = data.get("ImageId")
-            if img is None:
-                raise Error("MissingParameter",
-                            "The request must contain the parameter ImageId")
         fleet_id = "fleet-" + str(uuid.uuid4())
         fault = self.cloud.fault("ec2", "CreateFleet", ("capacity", "partial"))
         reservation = hexid("r")
@@ -1165,12 +1411,9 @@ class EC2(object):
             allowed_units = int(fault.get("launch", max(0, total // 2)))
         rr = 0
         usable = [(k, pl) for k, pl in enumerate(pools) if pl[2]]
+        errors.extend(bad)
         if not usable and total > 0:
-            for spec_xml, subnet, types, data, lt in pools:
-                errors.append(self._fleet_error(
-                    spec_xml, subnet, None, default_type, "InvalidFleetConfiguration",
-                    "Your requested instance requirements do not match any "
-                    "instance type"))
+            errors.extend(nomatch)
         for life in ("on-demand", "spot"):
             need = cap_left[life]
             if need <= 0 or not usable:
@@ -1202,11 +1445,6 @@ class EC2(object):
                 if len(inst_tags) > MAX_TAGS:
                     raise Error("TagLimitExceeded",
                                 "The maximum number of tags (50) has been reached.")
-                if data.get("ImageId") == catalog.MISSING_IMAGE:
-                    errors.append(self._fleet_error(
-                        spec_xml, subnet, itype, life, "InvalidAMIID.NotFound",
-                        "The image id '[%s]' does not exist" % catalog.MISSING_IMAGE))
-                    break
                 i = self.new_instance(now, itype, subnet, life, reservation,
                                       inst_tags, data, lt)
                 if self.settings()["run_user_data"] and i.user_data is not None:

@@ -137,7 +137,7 @@ class IMDS(object):
             }
         t = {"meta-data": md,
              "dynamic": {"instance-identity": {"document": json.dumps({
-                 "accountId": catalog.ACCOUNT, "architecture": "x86_64",
+                 "accountId": catalog.ACCOUNT, "architecture": catalog.architecture(i.type),
                  "availabilityZone": i.az, "imageId": i.image,
                  "instanceId": i.id, "instanceType": i.type,
                  "pendingTime": iso_s(i.launch), "privateIp": i.ip,

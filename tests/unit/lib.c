@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../lib/aws.h"
 #include "../../lib/buf.h"
 #include "../../lib/creds.h"
 #include "../../lib/ec2.h"
@@ -117,6 +118,27 @@ test_jsonl(void)
 	cJSON_Delete(o);
 }
 
+/* the InstanceRequirements of a fleet override and of the type preview */
+static void
+test_requirements(void)
+{
+	const char *pats[] = { "c*", "m5.*" };
+	struct ec2_requirements r = { 2, 0, 4096, 0, pats, 2 };
+	struct aws_params p = AWS_PARAMS_INIT;
+
+	ec2_requirements_params(&p, "X", &r);
+	CHECK_STR(p.body.s, "X.VCpuCount.Min=2&X.MemoryMiB.Min=4096&"
+	    "X.AllowedInstanceType.1=c%2A&X.AllowedInstanceType.2=m5.%2A");
+	aws_params_free(&p);
+	r.vcpu_max = 8;
+	r.mem_max = 16384;
+	r.nallowed = 0;
+	ec2_requirements_params(&p, "Y", &r);
+	CHECK_STR(p.body.s, "Y.VCpuCount.Min=2&Y.VCpuCount.Max=8&"
+	    "Y.MemoryMiB.Min=4096&Y.MemoryMiB.Max=16384");
+	aws_params_free(&p);
+}
+
 static void
 test_validate(void)
 {
@@ -155,6 +177,8 @@ test_validate(void)
 	CHECK(validate_class("Large") == -1);
 	CHECK(validate_usage("spot") == 0 && validate_usage("on-demand") == 0);
 	CHECK(validate_usage("reserved") == -1);
+	CHECK(validate_arch("x86_64") == 0 && validate_arch("arm64") == 0);
+	CHECK(validate_arch("aarch64") == -1 && validate_arch("i386") == -1);
 	CHECK(validate_tag_key("runner-pool:claim:42") == 0);
 	CHECK(validate_tag_key("runner-pool/state") == -1);
 	CHECK(validate_tag_key("a b") == -1);
@@ -400,6 +424,7 @@ main(void)
 	test_pool_json();
 	test_jsonl();
 	test_validate();
+	test_requirements();
 	test_buf();
 	test_creds();
 	test_retry_settings();
