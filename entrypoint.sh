@@ -137,11 +137,14 @@ refresh)
 	RP_PRE_RUNNER=$(inp pre-runner-script '')
 	RP_CLASSES=$(inp resource-class-config '')
 	if [ -n "$RP_CLASSES" ]; then
-		printf '%s' "$RP_CLASSES" | jq -e 'type == "object" and all(.[];
-			type == "object" and (.cpu | type == "number" and . >= 1 and . == floor) and
-			(.mmem | type == "number" and . >= 1 and . == floor)) and
+		# the bounds pool-launch takes: 1-448 vCPUs, 512-4194304 MiB
+		printf '%s' "$RP_CLASSES" | jq -e 'type == "object" and length <= 100 and all(.[];
+			type == "object" and (keys - ["cpu", "mmem", "ami"] | length == 0) and
+			(.cpu | type == "number" and . >= 1 and . <= 448 and . == floor) and
+			(.mmem | type == "number" and . >= 512 and . <= 4194304 and . == floor) and
+			((has("ami") | not) or (.ami | type == "string" and test("^ami-([0-9a-f]{8}|[0-9a-f]{17})$")))) and
 			all(keys[]; test("^[a-z0-9_-]{1,32}$"))' >/dev/null 2>&1 ||
-			bad resource-class-config 'must be a JSON object of {"cpu": N, "mmem": MiB} by class name (a-z 0-9 _ -)'
+			bad resource-class-config 'must be a JSON object of at most 100 {"cpu": 1-448, "mmem": 512-4194304 MiB[, "ami": "ami-..."]} by class name (a-z 0-9 _ -)'
 	fi
 	RP_MIN_IDLE=$(inp min-idle 0)
 	case $RP_MIN_IDLE in
