@@ -722,7 +722,7 @@ request(struct github *gh, const char *method, const char *path,
 	char what[300], link[4096], nexturl[2048];
 	const char *rel;
 	char *payload = NULL;
-	size_t al = strlen(gh->api), rl;
+	size_t rl;
 	cJSON *reply = NULL;
 
 	memset(&rs, 0, sizeof(rs));
@@ -730,18 +730,22 @@ request(struct github *gh, const char *method, const char *path,
 		*status = 0;
 	if (next)
 		*next = NULL;
-	if (strncmp(path, "http://", 7) == 0 ||
-	    strncmp(path, "https://", 8) == 0) {
-		/* a Link from GitHub: the token only goes to the API */
-		if (strncmp(path, gh->api, al) != 0 ||
-		    (path[al] != '/' && path[al] != '?')) {
-			error_set(EXIT_PERM, "github: link '%s' is not under "
-			    "GITHUB_API_URL %s", path, gh->api);
+	if (strncasecmp(path, "http://", 7) == 0 ||
+	    strncasecmp(path, "https://", 8) == 0) {
+		/* a Link from GitHub: the token only goes to the API, judged
+		 * on the URL as libcurl sends it (dot-segments removed) */
+		int under = http_url_under(path, gh->api, &url);
+
+		if (under != 1) {
+			if (under == 0)
+				error_set(EXIT_PERM, "github: link '%.200s' is "
+				    "not under GITHUB_API_URL %s", path,
+				    gh->api);
+			buf_free(&url);
 			return NULL;
 		}
-		rel = path + al;
-		if (buf_puts(&url, path) == -1)
-			return NULL;
+		rel = strstr(url.s, "://") + 3;
+		rel += strcspn(rel, "/");
 	} else {
 		rel = path;
 		if (buf_printf(&url, "%s%s", gh->api, path) == -1)

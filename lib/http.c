@@ -1,3 +1,5 @@
+#define _GNU_SOURCE	/* strcasestr */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,4 +337,86 @@ http_header(const struct http_response *rs, const char *name, char *out,
 		p = eol + 1;
 	}
 	return -1;
+}
+
+/* scheme://host:port and the path of u, normalised; 0 or -1 */
+static int
+url_parts(const char *u, struct buf *origin, struct buf *path,
+    struct buf *full)
+{
+	CURLU *h = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *p = NULL, *q = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (h == NULL)
+		return error_set(EXIT_TEMP, "out of memory");
+	if (curl_url_set(h, CURLUPART_URL, u, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_PATH, &p, 0) != CURLUE_OK) {
+		rc = error_set(EXIT_PERM, "'%.200s' is not a URL", u);
+		goto out;
+	}
+	for (i = 0; scheme[i]; i++)
+		scheme[i] = (char)tolower((unsigned char)scheme[i]);
+	for (i = 0; host[i]; i++)
+		host[i] = (char)tolower((unsigned char)host[i]);
+	if ((strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    strcasestr(p, "%2e") != NULL) {
+		rc = 1;
+		goto out;
+	}
+	curl_url_get(h, CURLUPART_QUERY, &q, 0);
+	if (buf_printf(origin, "%s://%s:%s", scheme, host, port) == -1 ||
+	    buf_puts(path, p) == -1 ||
+	    (full && buf_printf(full, "%s://%s:%s%s%s%s", scheme, host, port,
+	    p, q ? "?" : "", q ? q : "") == -1))
+		goto out;
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(p);
+	curl_free(q);
+	curl_url_cleanup(h);
+	return rc;
+}
+
+int
+http_url_under(const char *url, const char *base, struct buf *out)
+{
+	struct buf uo = BUF_INIT, up = BUF_INIT, bo = BUF_INIT, bp = BUF_INIT;
+	size_t bl;
+	int r, rc = -1;
+
+	buf_reset(out);
+	if ((r = url_parts(url, &uo, &up, out)) == -1)
+		goto out;
+	if (r == 1) {
+		rc = 0;
+		goto out;
+	}
+	if ((r = url_parts(base, &bo, &bp, NULL)) != 0) {
+		if (r == 1)
+			error_set(EXIT_PERM, "'%.200s' is not an http(s) base "
+			    "URL", base);
+		goto out;
+	}
+	bl = bp.len;
+	while (bl > 0 && bp.s[bl - 1] == '/')
+		bl--;
+	rc = strcmp(uo.s, bo.s) == 0 && strncmp(up.s, bp.s, bl) == 0 &&
+	    (up.s[bl] == '/' || up.s[bl] == '\0');
+out:
+	if (rc != 1)
+		buf_reset(out);
+	buf_free(&uo);
+	buf_free(&up);
+	buf_free(&bo);
+	buf_free(&bp);
+	return rc;
 }

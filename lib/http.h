@@ -79,4 +79,13 @@ void http_backoff(int attempt);
 /* Default attempt count: AWS_MAX_ATTEMPTS (1..20) or 5. */
 int http_attempts(void);
 
+/*
+ * Is url under base (an http(s) URL with a path and no query)?  Both are
+ * read as libcurl will send them: scheme and host case-insensitive, the
+ * default port explicit or not, dot-segments removed.  A path holding an
+ * encoded dot (%2e) is never under anything.  1 and the normalised url in
+ * out (what to request), 0 when it is not under base, -1 on error.
+ */
+int http_url_under(const char *url, const char *base, struct buf *out);
+
 #endif

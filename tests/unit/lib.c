@@ -417,6 +417,40 @@ test_runnerver(void)
 	error_clear();
 }
 
+static void
+test_url_under(void)
+{
+	struct buf b = BUF_INIT;
+	const char *api = "https://ghe.example.com/api/v3";
+
+	CHECK(http_url_under("https://ghe.example.com/api/v3/repos/a/b?page=2",
+	    api, &b) == 1);
+	CHECK_STR(buf_str(&b), "https://ghe.example.com:443/api/v3/repos/a/b?page=2");
+	/* as libcurl sends it: scheme, host and the default port are the same */
+	CHECK(http_url_under("HTTPS://GHE.example.com:443/api/v3/x", api, &b) == 1);
+	CHECK(http_url_under("https://ghe.example.com/api/v3", api, &b) == 1);
+	/* dot-segments leave the API: refused */
+	CHECK(http_url_under("https://ghe.example.com/api/v3/../../evil", api,
+	    &b) == 0 && b.len == 0);
+	CHECK(http_url_under("https://ghe.example.com/api/v3/%2e%2e/x", api,
+	    &b) == 0);
+	CHECK(http_url_under("https://ghe.example.com/api/v3x/repos", api,
+	    &b) == 0);
+	CHECK(http_url_under("https://ghe.example.com:8443/api/v3/x", api,
+	    &b) == 0);
+	CHECK(http_url_under("http://ghe.example.com/api/v3/x", api, &b) == 0);
+	CHECK(http_url_under("https://evil.example.com/api/v3/x", api, &b) == 0);
+	CHECK(http_url_under("https://ghe.example.com@evil.example.com/api/v3/x",
+	    api, &b) == 0);
+	CHECK(http_url_under("ftp://ghe.example.com/api/v3/x", api, &b) == 0);
+	CHECK(http_url_under("https://api.github.com/repos/a/b?page=3",
+	    "https://api.github.com", &b) == 1);
+	CHECK(http_url_under("http://127.0.0.1:80/api/v3/r", "http://127.0.0.1/api/v3",
+	    &b) == 1);
+	buf_free(&b);
+	error_clear();
+}
+
 int
 main(void)
 {
@@ -430,5 +464,6 @@ main(void)
 	test_retry_settings();
 	test_error();
 	test_runnerver();
+	test_url_under();
 	return unit_done();
 }
