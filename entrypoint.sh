@@ -162,6 +162,9 @@ refresh)
 	RP_GH_SCOPE=$(inp github-scope "${GITHUB_REPOSITORY:-}")
 	printf '%s\n' "$RP_GH_SCOPE" | grep -Eqx '[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?' ||
 		bad github-scope "'$RP_GH_SCOPE' is not owner/repo or org"
+	case $RP_GH_SCOPE in
+	*/*.git | */*.GIT) bad github-scope "'$RP_GH_SCOPE': name the repository without .git" ;;
+	esac
 	RP_RUNNER_VERSION=$(inp runner-version latest)
 	line runner-version "$RP_RUNNER_VERSION"
 	[ "$RP_RUNNER_VERSION" = latest ] ||

@@ -90,6 +90,14 @@ github_scope_parse(const char *s, struct github_scope *sc)
 	    strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0)))
 		return error_set(EXIT_PERM, "scope '%s' is not owner/repo or "
 		    "an organization name", s);
+	/* a clone URL's name is not the repository's */
+	if (slash && strlen(slash + 1) >= 4 &&
+	    strcasecmp(s + strlen(s) - 4, ".git") == 0)
+		return error_set(EXIT_PERM, "scope '%s': name the repository "
+		    "without .git", s);
+	if (strncmp(s, "enterprises/", 12) == 0)
+		return error_set(EXIT_PERM, "scope '%s': enterprise runners are "
+		    "not supported; give an organization or owner/repo", s);
 	sc->kind = slash ? GITHUB_REPO : GITHUB_ORG;
 	memcpy(sc->owner, s, ol);
 	if (slash)

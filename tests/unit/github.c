@@ -291,6 +291,11 @@ test_scope(void)
 	CHECK(github_scope_parse("-acme", &sc) == -1);
 	CHECK(github_scope_parse("ac me", &sc) == -1);
 	CHECK(github_scope_parse("acme/we?b", &sc) == -1);
+	CHECK(github_scope_parse("acme/web.git", &sc) == -1);
+	CHECK(github_scope_parse("acme/web.GIT", &sc) == -1);
+	CHECK(github_scope_parse("acme/.git", &sc) == -1);
+	CHECK(github_scope_parse("acme/git", &sc) == 0);
+	CHECK(github_scope_parse("acme/web.gitx", &sc) == 0);
 	CHECK(github_scope_parse("a234567890123456789012345678901234567890",
 	    &sc) == -1);
 	CHECK(error_status() == EXIT_PERM);
