@@ -454,6 +454,34 @@ base_url(char *out, size_t outlen, const char *env, const char *def)
 	return 0;
 }
 
+/*
+ * The web server of an API base: https://HOST of https://HOST/api/v3
+ * (GitHub Enterprise Server), else https://github.com.
+ */
+static const char *
+server_of(const char *api)
+{
+	static char s[256];
+	size_t n = strlen(api);
+
+	if (n > 7 && n < sizeof(s) && strcmp(api + n - 7, "/api/v3") == 0) {
+		memcpy(s, api, n - 7);
+		s[n - 7] = '\0';
+		return s;
+	}
+	return "https://github.com";
+}
+
+/* Is the API base one GitHub serves: api.github.com, or HOST/api/v3? */
+static int
+api_base_ok(const char *api)
+{
+	size_t n = strlen(api);
+
+	return strcmp(api, "https://api.github.com") == 0 ||
+	    (n > 7 && strcmp(api + n - 7, "/api/v3") == 0);
+}
+
 /* A token: printable ASCII with no spaces (it goes into a header). */
 static int
 token_ok(const char *s, size_t n)
@@ -599,7 +627,7 @@ github_new(const struct github_scope *sc, const struct github_auth *a)
 	if (base_url(gh->api, sizeof(gh->api), "GITHUB_API_URL",
 	    "https://api.github.com") == -1 ||
 	    base_url(gh->server, sizeof(gh->server), "GITHUB_SERVER_URL",
-	    "https://github.com") == -1 ||
+	    server_of(gh->api)) == -1 ||
 	    credentials(gh, a) == -1 ||
 	    (gh->http = http_new()) == NULL) {
 		github_free(gh);
@@ -708,6 +736,12 @@ fail(const struct github *gh, const struct http_response *rs,
 		return error_set(EXIT_TEMP, "%s: %ld rate limited: %s; try "
 		    "again after %s", what, rs->status, msg, when);
 	}
+	/* not GitHub's API at all: say where it is expected */
+	if (rs->status >= 400 && rs->status != 401 && rs->status != 403 &&
+	    !api_base_ok(gh->api))
+		return error_set(EXIT_PERM, "%s: %ld %s: GITHUB_API_URL %s: "
+		    "GitHub Enterprise Server's API is https://HOST/api/v3",
+		    what, rs->status, msg, gh->api);
 	hint = github_hint(gh->scope.kind, gh->authkind, rs->status, step);
 	if (hint)
 		return error_set(EXIT_PERM, "%s: %ld %s: %s", what, rs->status,

@@ -301,3 +301,18 @@ make_app() {
 	jq -e --arg u "$CLOUD_URL/acme/web" '.url == $u' <<<"$output"
 	gh_calls | jq -e '.path == "/api/v3/repos/acme/web/actions/runners/registration-token"'
 }
+
+@test "GHES: the server URL follows an .../api/v3 API URL; an API URL without /api/v3 gets a hint" {
+	run -0 --separate-stderr env -u GITHUB_SERVER_URL gh-regtoken --scope acme/web
+	[ "$(jq -r .url <<<"$output")" = "$CLOUD_URL/acme/web" ]
+	run -100 --separate-stderr env GITHUB_API_URL="$CLOUD_URL/api" gh-regtoken --scope acme/web
+	[[ $stderr == *"GITHUB_API_URL $CLOUD_URL/api: GitHub Enterprise Server's API is https://HOST/api/v3" ]]
+}
+
+@test "scopes GitHub has no runners for are refused before any call" {
+	for s in acme/web.git enterprises/acme; do
+		run -100 --separate-stderr gh-regtoken --scope "$s"
+		[[ $stderr == "gh-regtoken: --scope: scope '$s': "* ]]
+	done
+	[ -z "$(gh_calls)" ]
+}
