@@ -193,16 +193,26 @@ refresh)
 	if [ -n "$app" ]; then
 		int github-app-id "$app" 1 999999999
 		[ -n "$key" ] || bad github-app-private-key "is required with github-app-id"
-		GITHUB_APP_ID=$app GITHUB_APP_PRIVATE_KEY=$key
-		export GITHUB_APP_ID GITHUB_APP_PRIVATE_KEY
-		unset GITHUB_TOKEN
-	elif [ -n "$tok" ]; then
-		GITHUB_TOKEN=$tok
-		export GITHUB_TOKEN
-	else
+	elif [ -z "$tok" ]; then
 		bad github-token "is required for refresh (or github-app-id and github-app-private-key)"
 	fi
+	# the GitHub credential goes to the GitHub tools alone, in a file: no
+	# other process of refresh (jq, sh, the AWS tools) has it in its
+	# environment
+	RP_SECRETS=$(umask 077 && mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/rp-secrets.XXXXXX") ||
+		{ echo "ec2-runner-pool: cannot make a private directory" >&2; exit 1; }
+	RP_GH_APP_ID='' RP_GH_APP_KEY_FILE='' RP_GH_TOKEN_FILE=''
+	if [ -n "$app" ]; then
+		RP_GH_APP_ID=$app RP_GH_APP_KEY_FILE=$RP_SECRETS/app-key.pem
+		(umask 077 && printf '%s\n' "$key" >"$RP_GH_APP_KEY_FILE")
+	else
+		RP_GH_TOKEN_FILE=$RP_SECRETS/token
+		(umask 077 && printf '%s\n' "$tok" >"$RP_GH_TOKEN_FILE")
+	fi
 	tok='' key=''
+	unset INPUT_GITHUB_TOKEN INPUT_GITHUB_APP_PRIVATE_KEY GITHUB_TOKEN \
+		GITHUB_APP_ID GITHUB_APP_PRIVATE_KEY GITHUB_APP_PRIVATE_KEY_FILE
+	export RP_GH_APP_ID RP_GH_APP_KEY_FILE RP_GH_TOKEN_FILE
 	export RP_AMI RP_INSTANCE_PROFILE RP_SECURITY_GROUPS RP_SUBNETS \
 		RP_TOKEN_REFRESH_MIN RP_IDLE_TIME RP_MAX_RUNTIME_MIN RP_PRE_RUNNER \
 		RP_CLASSES RP_MIN_IDLE RP_USAGE RP_TYPES RP_GH_SCOPE RP_RUNNER_VERSION \
@@ -211,4 +221,12 @@ refresh)
 esac
 set +f
 
+if [ -n "${RP_SECRETS:-}" ]; then
+	# run, then remove the credential file, however the mode ends
+	trap 'rm -rf "$RP_SECRETS"' EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+	"$here/libexec/$mode" || exit $?
+	exit 0
+fi
 exec "$here/libexec/$mode"

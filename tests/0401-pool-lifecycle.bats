@@ -173,3 +173,18 @@ teardown() { e2e_teardown; }
 	id=$(pool-list --pool acme/web --run-id 4103 | jq -r .id)
 	[ "$(cloud_ctl GET "/instances/$id" | jq -r '.tags["runner-pool:pre-runner"]')" = ok ]
 }
+
+@test "refresh: the GitHub token reaches the GitHub tools alone, in a file removed after" {
+	shim=$BATS_TEST_TMPDIR/shim
+	mkdir -p "$shim" "$BATS_TEST_TMPDIR/t"
+	printf '#!/bin/sh\nenv >>"%s/jq-env"\nexec "%s" "$@"\n' "$BATS_TEST_TMPDIR" "$(command -v jq)" >"$shim/jq"
+	chmod +x "$shim/jq"
+	PATH="$shim:$PATH" TMPDIR=$BATS_TEST_TMPDIR/t run --separate-stderr refresh
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"registration token: "*'"stored":true'* ]]
+	# jq ran many times, never with the token in its environment
+	[ "$(grep -c '^PATH=' "$BATS_TEST_TMPDIR/jq-env")" -gt 5 ]
+	! grep -q ghp_e2e "$BATS_TEST_TMPDIR/jq-env"
+	# the file that carried it is gone
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
+}
