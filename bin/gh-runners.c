@@ -20,14 +20,16 @@
 
 static const char usage[] =
 "usage: gh-runners [--list] [--scope SCOPE] [--prefix PREFIX]\n"
-"                  [--label LABEL]... [--live FILE] [--dry-run]\n"
+"                  [--label LABEL]... [--live FILE] [--dry-run] [--foreign]\n"
 "                  [--token-file FILE] [--app-id ID] [--app-key-file FILE]\n"
 "\n"
 "Clean up the pool's self-hosted runners of a repository (owner/repo) or an\n"
 "organization (org): every runner (all pages) whose name starts with PREFIX\n"
 "or that carries one of the LABELs is considered, and deleted when it is\n"
 "offline, not busy, and the instance in its name (rp-<instance-id>-<run-id>)\n"
-"is not in the live set.  One JSON object per runner considered:\n"
+"is not in the live set; a runner with no instance id in its name is not\n"
+"the pool's and is kept, unless --foreign.  One JSON object per runner\n"
+"considered:\n"
 "{\"id\",\"name\",\"status\",\"busy\",\"labels\",\"instance_id\",\"action\",\n"
 "\"reason\"}, action \"deleted\", \"kept\", \"would delete\" or \"failed\".\n"
 "\n"
@@ -37,8 +39,11 @@ static const char usage[] =
 "  --label LABEL          also consider runners with this label (repeatable)\n"
 "  --live FILE            JSON Lines of the live pool instances, each with\n"
 "                         \"id\" (as pool-list prints them; - for stdin);\n"
-"                         needed to delete (/dev/null: none is live)\n"
+"                         needed to delete or --dry-run (/dev/null: none\n"
+"                         is live)\n"
 "  --dry-run              say what would be deleted, delete nothing\n"
+"  --foreign              also delete offline runners that are not the\n"
+"                         pool's (no instance id in their name)\n"
 "  --token-file FILE      read the GitHub token from FILE (default\n"
 "                         $GITHUB_TOKEN); tokens are never options\n"
 "  --app-id ID            authenticate as this GitHub App (default\n"
@@ -191,7 +196,7 @@ keep_reason(const cJSON *r)
  */
 static int
 handle(struct github *gh, const cJSON *r, const struct strlist *live,
-    int dry)
+    int dry, int foreign)
 {
 	char inst[32], why[300];
 	const char *keep;
@@ -208,6 +213,11 @@ handle(struct github *gh, const cJSON *r, const struct strlist *live,
 		return emit(o, "kept", keep);
 	if (have && strlist_has(live, inst))
 		return emit(o, "kept", "instance is live");
+	/* a label can match runners that are not the pool's (every
+	 * self-hosted runner carries "self-hosted"): those only on demand */
+	if (!have && !foreign)
+		return emit(o, "kept", "not the pool's: no instance id in its "
+		    "name (--foreign to delete)");
 	snprintf(why, sizeof(why), "offline, %s", have ?
 	    "instance not live" : "no instance id in its name");
 	if (dry)
@@ -252,6 +262,7 @@ main(int argc, char **argv)
 		{ "app-id", required_argument, NULL, 'a' },
 		{ "app-key-file", required_argument, NULL, 'k' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "foreign", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "list", no_argument, NULL, 'l' },
@@ -268,7 +279,7 @@ main(int argc, char **argv)
 	struct github *gh = NULL;
 	cJSON *all = NULL, *r;
 	unsigned long matched = 0;
-	int c, dry = 0, list = 0, rc = 0, failed = 0;
+	int c, dry = 0, foreign = 0, list = 0, rc = 0, failed = 0;
 
 	tool_init(argv[0]);
 	opterr = 0;	/* getopt would echo "--token=VALUE" */
@@ -278,6 +289,9 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'a':
 			auth.app_id = optarg;
+			break;
+		case 'f':
+			foreign = 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -324,11 +338,13 @@ main(int argc, char **argv)
 		return tool_usage("no scope: give --scope owner/repo or org");
 	if (github_scope_parse(scope, &sc) == -1)
 		return error_wrap("--scope"), tool_fail();
-	if (list && (dry || livefile))
-		return tool_usage("--list takes neither --dry-run nor --live");
-	if (!list && !dry && livefile == NULL)
-		return tool_usage("deleting needs --live FILE, the live pool "
-		    "instances (--live /dev/null: none)");
+	if (list && (dry || livefile || foreign))
+		return tool_usage("--list takes neither --dry-run, --live nor "
+		    "--foreign");
+	/* a dry run answers what the real one would do, so it needs the same */
+	if (!list && livefile == NULL)
+		return tool_usage("deleting (or --dry-run) needs --live FILE, "
+		    "the live pool instances (--live /dev/null: none)");
 	if (auth.app_id && auth.token_file)
 		return tool_usage("--app-id and --token-file exclude each "
 		    "other");
@@ -354,7 +370,7 @@ main(int argc, char **argv)
 				goto fail;
 			continue;
 		}
-		switch (handle(gh, r, &live, dry)) {
+		switch (handle(gh, r, &live, dry, foreign)) {
 		case -1:
 			goto fail;
 		case 1:

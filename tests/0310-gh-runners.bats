@@ -99,20 +99,40 @@ rec() {
 	rec "rp-$I3-103" | jq -e '.action == "kept" and .reason == "online"'
 	rec "rp-$I4-104" | jq -e '.action == "kept" and .reason == "busy"'
 	rec "rp-$I1-105" | jq -e '.action == "kept" and .reason == "busy"'
-	rec rp-noinstance-106 | jq -e '.action == "deleted" and .instance_id == null'
+	rec rp-noinstance-106 | jq -e '.action == "kept" and .instance_id == null and
+		.reason == "not the pool'"'"'s: no instance id in its name (--foreign to delete)"'
 	run -0 left
 	[ "$output" = "build-box
 rp-$I1-105
 rp-$I2-102
 rp-$I3-103
-rp-$I4-104" ]
-	gh_calls | jq -s -e 'map(select(.method == "DELETE")) | length == 2 and all(.status == 204)'
+rp-$I4-104
+rp-noinstance-106" ]
+	gh_calls | jq -s -e 'map(select(.method == "DELETE")) | length == 1 and all(.status == 204)'
+	# asked for: a runner that is not the pool's goes too
+	run -0 --separate-stderr gh-runners --scope acme/web --live "$BATS_TEST_TMPDIR/live" --foreign
+	rec rp-noinstance-106 | jq -e '.action == "deleted" and .reason == "offline, no instance id in its name"'
+}
+
+@test "--label cannot sweep runners that are not the pool's; a dry run says what the real run does" {
+	seed "rp-$I1-1" '{"labels":["self-hosted"]}'
+	seed shared-box '{"labels":["self-hosted"]}'
+	run -0 --separate-stderr gh-runners --scope acme/web --label self-hosted --live /dev/null --dry-run
+	rec "rp-$I1-1" | jq -e '.action == "would delete"'
+	rec shared-box | jq -e '.action == "kept"'
+	run -0 --separate-stderr gh-runners --scope acme/web --label self-hosted --live /dev/null
+	rec "rp-$I1-1" | jq -e '.action == "deleted"'
+	rec shared-box | jq -e '.action == "kept"'
+	[ "$(left)" = shared-box ]
 }
 
 @test "--dry-run deletes nothing; --live /dev/null means nothing is live" {
 	seed "rp-$I1-1"
 	seed "rp-$I2-2" '{"status":"online"}'
-	run -0 --separate-stderr gh-runners --scope acme/web --dry-run
+	run -100 --separate-stderr gh-runners --scope acme/web --dry-run
+	[[ $stderr == "gh-runners: deleting (or --dry-run) needs --live FILE"* ]]
+	printf '{"id":"%s"}\n' "$I2" >"$BATS_TEST_TMPDIR/live"
+	run -0 --separate-stderr gh-runners --scope acme/web --dry-run --live "$BATS_TEST_TMPDIR/live"
 	rec "rp-$I1-1" | jq -e '.action == "would delete"'
 	rec "rp-$I2-2" | jq -e '.action == "kept" and .reason == "online"'
 	no_mutation
@@ -238,10 +258,10 @@ rp-$I3-3" ]
 	seed "rp-$I1-1"
 	cloud_ctl DELETE /calls >/dev/null
 	run -100 --separate-stderr gh-runners --scope acme/web
-	[[ ${stderr_lines[0]} == "gh-runners: deleting needs --live FILE, the live pool instances (--live /dev/null: none)"* ]]
+	[[ ${stderr_lines[0]} == "gh-runners: deleting (or --dry-run) needs --live FILE, the live pool instances (--live /dev/null: none)"* ]]
 	run -100 --separate-stderr gh-runners --scope acme/web --list --live /dev/null
-	[[ ${stderr_lines[0]} == "gh-runners: --list takes neither --dry-run nor --live"* ]]
-	run -100 --separate-stderr gh-runners --scope 'acme/we b' --dry-run
+	[[ ${stderr_lines[0]} == "gh-runners: --list takes neither --dry-run, --live nor --foreign"* ]]
+	run -100 --separate-stderr gh-runners --scope 'acme/we b' --dry-run --live /dev/null
 	[[ ${stderr_lines[0]} == *"is not owner/repo or an organization name" ]]
 	echo '{"id":"i-nothex"}' >"$BATS_TEST_TMPDIR/live"
 	run -100 --separate-stderr gh-runners --scope acme/web --live "$BATS_TEST_TMPDIR/live"
@@ -251,13 +271,13 @@ rp-$I3-3" ]
 	[[ ${stderr_lines[0]} == "gh-runners: $BATS_TEST_TMPDIR/live:2: not a JSON object"* ]]
 	run -100 --separate-stderr gh-runners --scope acme/web --live "$BATS_TEST_TMPDIR/nope"
 	[[ ${stderr_lines[0]} == "gh-runners: --live '$BATS_TEST_TMPDIR/nope': No such file or directory"* ]]
-	run -100 --separate-stderr gh-runners --scope acme/web --dry-run --prefix ''
+	run -100 --separate-stderr gh-runners --scope acme/web --dry-run --live /dev/null --prefix ''
 	[[ ${stderr_lines[0]} == "gh-runners: --prefix: 1 to 64 characters"* ]]
-	run -100 --separate-stderr gh-runners --scope acme/web --dry-run --token=ghp_classicAll0000000000000000000000
+	run -100 --separate-stderr gh-runners --scope acme/web --dry-run --live /dev/null --token=ghp_classicAll0000000000000000000000
 	[[ ${stderr_lines[0]} == "gh-runners: unknown option '--token' (tokens are read from \$GITHUB_TOKEN or --token-file)"* ]]
 	[[ $stderr != *ghp_classicAll* ]]
 	unset GITHUB_TOKEN
-	run -100 --separate-stderr gh-runners --scope acme/web --dry-run
+	run -100 --separate-stderr gh-runners --scope acme/web --dry-run --live /dev/null
 	[[ ${stderr_lines[0]} == "gh-runners: no GitHub credentials: "* ]]
 	[ -z "$(cloud_calls)" ]
 	[ "$(left)" = "rp-$I1-1" ]
