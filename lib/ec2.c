@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ec2.h"
@@ -40,21 +41,40 @@ fill(struct ec2_instance *in, const struct xml *x)
 	}
 }
 
+int
+ec2_each_instance(const struct xml *reply,
+    int (*cb)(void *, const struct ec2_instance *), void *arg)
+{
+	struct xml *r, *it;
+	struct ec2_instance in;
+	int rc = 0;
+
+	XML_EACH(r, xml_child(reply, "reservationSet"), "item") {
+		XML_EACH(it, xml_child(r, "instancesSet"), "item") {
+			fill(&in, it);
+			if (rc == 0 && cb(arg, &in) == -1)
+				rc = -1;
+		}
+	}
+	return rc;
+}
+
 /* One filtered query, every page; ids (at most EC2_FILTER_VALUES) become
- * an instance-id filter, so an id EC2 does not know yet is just absent. */
+ * an instance-id filter, so an id EC2 does not know yet is just absent.
+ * The page token is as long as EC2 makes it. */
 static int
 describe(struct aws *a, const struct ec2_filter *f, size_t nf,
     const char *const *ids, size_t nids,
     int (*cb)(void *, const struct ec2_instance *), void *arg)
 {
-	char token[2048] = "";
+	char *token = NULL;
 	size_t i, j;
 	int rc = 0;
 
 	do {
 		struct aws_params p = AWS_PARAMS_INIT;
-		struct xml *x, *r, *it;
-		struct ec2_instance in;
+		struct xml *x;
+		const char *next;
 
 		for (i = 0; i < nf; i++) {
 			aws_paramf(&p, f[i].name, "Filter.%zu.Name", i + 1);
@@ -69,22 +89,21 @@ describe(struct aws *a, const struct ec2_filter *f, size_t nf,
 				    nf + 1, i + 1);
 		}
 		aws_param(&p, "MaxResults", "1000");
-		if (*token)
+		if (token)
 			aws_param(&p, "NextToken", token);
 		x = aws_query(a, "DescribeInstances", &p);
 		aws_params_free(&p);
+		free(token);
+		token = NULL;
 		if (x == NULL)
 			return -1;
-		XML_EACH(r, xml_child(x, "reservationSet"), "item") {
-			XML_EACH(it, xml_child(r, "instancesSet"), "item") {
-				fill(&in, it);
-				if (rc == 0 && cb(arg, &in) == -1)
-					rc = -1;
-			}
-		}
-		snprintf(token, sizeof(token), "%s", xml_text(x, "nextToken"));
+		rc = ec2_each_instance(x, cb, arg);
+		next = xml_text(x, "nextToken");
+		if (*next && (token = strdup(next)) == NULL)
+			rc = error_set(EXIT_TEMP, "out of memory");
 		xml_free(x);
-	} while (rc == 0 && *token);
+	} while (rc == 0 && token);
+	free(token);
 	return rc;
 }
 

@@ -48,6 +48,14 @@ const char *ec2_tag(const struct ec2_instance *, const char *key);
 int ec2_describe_instances(struct aws *, const struct ec2_filter *, size_t nf,
     const char *const *ids, size_t nids,
     int (*cb)(void *, const struct ec2_instance *), void *arg);
+/*
+ * The instances of one DescribeInstances reply page (reservationSet/item/
+ * instancesSet/item), in order; the strings cb sees belong to reply.  The
+ * seam the fuzz target drives.
+ */
+struct xml;
+int ec2_each_instance(const struct xml *reply,
+    int (*cb)(void *, const struct ec2_instance *), void *arg);
 
 int ec2_create_tags(struct aws *, const char *const *ids, size_t n,
     const struct ec2_tag *, size_t ntags);

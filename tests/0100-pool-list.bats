@@ -53,6 +53,20 @@ teardown() {
 	[ "$(printf '%s\n' "${lines[@]}" | jq -r .id | sort -u | wc -l)" -eq 2500 ]
 }
 
+@test "pool-list follows a NextToken of any length (EC2's are opaque and long)" {
+	cloud_ctl POST /settings '{"page_size":1000,"next_token_len":6000}' >/dev/null
+	cloud_seed 2500 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
+	run -0 --separate-stderr pool-list --state idle
+	[ "${#lines[@]}" -eq 2500 ]
+	[ "$(cloud_calls | jq -r 'select(.action == "DescribeInstances") | .params.NextToken // "" | length' | sort -n | tail -n1)" -eq 6000 ]
+}
+
+@test "pool-list: every record has exactly the documented members" {
+	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
+	run -0 --separate-stderr pool-list
+	[ "$(jq -c keys <<<"$output")" = '["az","claims","class","deadline","ec2_state","health","id","instance_type","launch_time","lifecycle","pool","private_ip","retire","run_id","runner","runner_version","state","subnet","usage"]' ]
+}
+
 @test "pool-list retries throttling and 5xx, then succeeds" {
 	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
 	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"throttle","count":1}' \

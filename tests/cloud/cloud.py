@@ -64,6 +64,7 @@ DEFAULT_SETTINGS = {
     "consistency_ms": 0,        # new ids answer InvalidInstanceID.NotFound
     "run_user_data": True,      # launched instances run their user data
     "page_size": 0,             # DescribeInstances page without MaxResults (0: all)
+    "next_token_len": 400,      # DescribeInstances NextToken length (opaque, EC2's are long)
     "terminated_ttl_ms": 3600000,  # terminated instances stay visible this long
     "credentials_ttl_s": 21600,    # IMDS role credentials lifetime
     "region": "us-east-1",

@@ -792,8 +792,11 @@ class EC2(object):
                 "".join(i.xml() for i in insts)))
         body.append("</reservationSet>")
         if more is not None:
-            body.append(el("nextToken", base64.b64encode(
-                ("di:%d:%s" % (more, uuid.uuid4().hex[:8])).encode()).decode()))
+            tok = base64.b64encode(("di:%d:%s" % (
+                more, uuid.uuid4().hex[:8])).encode()).decode()
+            pad = int(self.settings().get("next_token_len", 0)) - len(tok)
+            # opaque to the client: padding it keeps it decodable here
+            body.append(el("nextToken", "." * max(0, pad) + tok))
         return "".join(body)
 
     def op_TerminateInstances(self, params, p):
