@@ -64,6 +64,27 @@ check: all unit
 demo: all
 	sh tests/demo.sh
 
+# libFuzzer targets (tests/fuzz/*.c) over lib/, built with clang, ASan and
+# UBSan; each runs FUZZ_TIME seconds from its seed corpus and fails on any
+# crash, leak or timeout (the input is kept in tests/fuzz/work/TARGET/).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 300
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ = $(patsubst %.c,%,$(wildcard tests/fuzz/*.c))
+
+tests/fuzz/%: tests/fuzz/%.c $(LIB_SRC) lib/*.h
+	@echo "FUZZ $@"; $(FUZZ_CC) -std=c99 -D_DEFAULT_SOURCE $(WARN) $(PKG_CFLAGS) \
+		$(FUZZ_FLAGS) -Ilib -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ)
+	@set -e; for f in $(FUZZ); do n=$${f##*/}; w=tests/fuzz/work/$$n; \
+		mkdir -p $$w; echo "== $$n, $(FUZZ_TIME) s"; \
+		./$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$$w/ -print_final_stats=1 \
+			$$w tests/fuzz/corpus/$$n 2>$$w/log || { tail -n 40 $$w/log; exit 1; }; \
+		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' $$w/log; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
@@ -73,7 +94,7 @@ install: all
 	install -m 644 $(MAN7) $(DESTDIR)$(MANPREFIX)/man7
 
 clean:
-	rm -f $(LIB) $(LIB_OBJ) $(TOOLS) $(UNIT)
+	rm -f $(LIB) $(LIB_OBJ) $(TOOLS) $(UNIT) $(FUZZ)
 
-.PHONY: all unit check demo install clean
+.PHONY: all unit check demo fuzz install clean
 .SECONDARY: $(LIB_OBJ)
