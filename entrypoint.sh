@@ -101,11 +101,12 @@ case $mode in
 provision)
 	RP_COUNT=$(inp instance-count 1)
 	int instance-count "$RP_COUNT" 1 100
-	RP_USAGE=$(inp usage-class spot)
-	case $RP_USAGE in spot | on-demand) ;;
+	# empty: the pool's, as refresh stored it (provision reads it)
+	RP_USAGE=$(inp usage-class '')
+	case $RP_USAGE in '' | spot | on-demand) ;;
 	*) bad usage-class "'$RP_USAGE' is not spot or on-demand" ;; esac
-	RP_TYPES=$(inp allowed-instance-types 'c* m* r*')
-	each allowed-instance-types '[a-z0-9*.-]+' "$RP_TYPES"
+	RP_TYPES=$(inp allowed-instance-types '')
+	[ -z "$RP_TYPES" ] || each allowed-instance-types '[a-z0-9*.-]+' "$RP_TYPES"
 	RP_MAX_RUNTIME_MIN=$(inp max-runtime-min '')
 	if [ -n "$RP_MAX_RUNTIME_MIN" ]; then
 		int max-runtime-min "$RP_MAX_RUNTIME_MIN" 1 10080

@@ -188,3 +188,19 @@ teardown() { e2e_teardown; }
 	# the file that carried it is gone
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
 }
+
+@test "provision follows the pool's usage-class and allowed types unless given" {
+	refresh INPUT_IDLE_TIME_SEC=600 INPUT_USAGE_CLASS=on-demand 'INPUT_ALLOWED_INSTANCE_TYPES=m*' >/dev/null
+	run --separate-stderr provision 4201 1
+	[ "$status" -eq 0 ]
+	jq -e '.usage == "on-demand" and .lifecycle == "on-demand" and (.instance_type | startswith("m"))' <<<"$output"
+	release 4201 >/dev/null
+	# the idle on-demand instance is reused by the next run
+	run --separate-stderr provision 4202 1
+	[ "$status" -eq 0 ]
+	jq -e '.reused' <<<"$output"
+	# given, the input wins
+	run --separate-stderr provision 4203 1 INPUT_USAGE_CLASS=spot 'INPUT_ALLOWED_INSTANCE_TYPES=c*'
+	[ "$status" -eq 0 ]
+	jq -e '.usage == "spot" and (.reused | not) and (.instance_type | startswith("c"))' <<<"$output"
+}
