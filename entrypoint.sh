@@ -18,27 +18,24 @@ inp() {
 	printf '%s' "${_v:-$2}"
 }
 
-NL='
-'
-# line NAME VALUE: a value of one line (grep would check each line alone)
-line() {
-	case $2 in *"$NL"*) bad "$1" "has more than one line" ;; esac
+# valid NAME VALUE KIND [OPTION...]: VALUE checked by the tools' own rules
+# (bin/pool-validate: one line, no control character echoed) and printed
+# normalised; a bad one ends here with exit 100.  Call as
+#   X=$(valid NAME "$value" KIND) || exit 100
+valid() {
+	_vn=$1 _vv=$2
+	shift 2
+	[ -n "$_vv" ] || bad "$_vn" "is required"
+	if _vr=$(printf '%s' "$_vv" | "$here/bin/pool-validate" "$@" 2>&1); then
+		printf '%s' "$_vr"
+		return 0
+	fi
+	bad "$_vn" "${_vr#pool-validate: }"
 }
 
-# int NAME VALUE MIN MAX
+# int NAME VALUE MIN MAX: a whole number in MIN..MAX, checked (exits 100)
 int() {
-	case $2 in '' | *[!0-9]*) bad "$1" "'$2' is not a whole number" ;; esac
-	case $2 in 0?*) bad "$1" "'$2' has a leading zero" ;; esac
-	[ "${#2}" -le 9 ] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] ||
-		bad "$1" "$2 is out of range $3-$4"
-}
-
-# each NAME REGEX VALUE: every blank-separated word matches REGEX
-each() {
-	[ -n "$3" ] || bad "$1" "is required"
-	for _w in $3; do
-		printf '%s\n' "$_w" | grep -Eqx "$2" || bad "$1" "'$_w' is not valid"
-	done
+	valid "$1" "$2" number --range "$3:$4" >/dev/null || exit 100
 }
 
 case ${1:-} in
@@ -71,17 +68,13 @@ provision | release | refresh) ;;
 *) bad mode "'$mode' is not provision, release or refresh" ;;
 esac
 
-AWS_REGION=$(inp aws-region "${AWS_REGION:-us-east-1}")
-printf '%s\n' "$AWS_REGION" | grep -Eqx '[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]' ||
-	bad aws-region "'$AWS_REGION' is not a region name"
+AWS_REGION=$(valid aws-region "$(inp aws-region "${AWS_REGION:-us-east-1}")" region) || exit 100
 AWS_DEFAULT_REGION=$AWS_REGION
 export AWS_REGION AWS_DEFAULT_REGION
 
 RP_POOL=$(inp pool "${GITHUB_REPOSITORY:-}")
 [ -n "$RP_POOL" ] || bad pool "is required (no GITHUB_REPOSITORY to default to)"
-printf '%s\n' "$RP_POOL" | grep -Eqx '[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9_.-]+)?' &&
-	[ "${#RP_POOL}" -le 100 ] ||
-	bad pool "'$RP_POOL' may hold only letters, digits, '_.-' and one '/'"
+RP_POOL=$(valid pool "$RP_POOL" pool) || exit 100
 export RP_POOL
 
 t=$(inp timeout-sec 600)
@@ -92,8 +85,7 @@ export RP_TIMEOUT
 if [ "$mode" != refresh ]; then
 	RP_RUN_ID=$(inp run-id "${GITHUB_RUN_ID:-}")
 	[ -n "$RP_RUN_ID" ] || bad run-id "is required (no GITHUB_RUN_ID to default to)"
-	printf '%s\n' "$RP_RUN_ID" | grep -Eqx '[A-Za-z0-9_.-]{1,64}' ||
-		bad run-id "'$RP_RUN_ID' is not a run id"
+	RP_RUN_ID=$(valid run-id "$RP_RUN_ID" run-id) || exit 100
 	export RP_RUN_ID
 fi
 
@@ -106,29 +98,27 @@ provision)
 	case $RP_USAGE in '' | spot | on-demand) ;;
 	*) bad usage-class "'$RP_USAGE' is not spot or on-demand" ;; esac
 	RP_TYPES=$(inp allowed-instance-types '')
-	[ -z "$RP_TYPES" ] || each allowed-instance-types '[a-z0-9*.-]+' "$RP_TYPES"
+	[ -z "$RP_TYPES" ] ||
+		RP_TYPES=$(valid allowed-instance-types "$RP_TYPES" type --list --count 400) || exit 100
 	RP_MAX_RUNTIME_MIN=$(inp max-runtime-min '')
 	if [ -n "$RP_MAX_RUNTIME_MIN" ]; then
 		int max-runtime-min "$RP_MAX_RUNTIME_MIN" 1 10080
 		RP_MAX_RUNTIME_OVERRIDE=1
 		export RP_MAX_RUNTIME_OVERRIDE
 	fi
-	RP_CLASS=$(inp resource-class default)
-	printf '%s\n' "$RP_CLASS" | grep -Eqx '[a-z0-9_-]{1,32}' ||
-		bad resource-class "'$RP_CLASS' is not a class name"
+	RP_CLASS=$(valid resource-class "$(inp resource-class default)" class) || exit 100
 	export RP_COUNT RP_USAGE RP_TYPES RP_MAX_RUNTIME_MIN RP_CLASS
 	;;
 refresh)
-	RP_AMI=$(inp ami '')
-	each ami 'ami-([0-9a-f]{8}|[0-9a-f]{17})' "$RP_AMI"
-	RP_INSTANCE_PROFILE=$(inp iam-instance-profile '')
-	each iam-instance-profile '[A-Za-z0-9+=,.@_-]{1,128}|arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[A-Za-z0-9+=,.@_/-]+' "$RP_INSTANCE_PROFILE"
-	RP_SECURITY_GROUPS=$(inp security-group-ids '')
-	each security-group-ids 'sg-([0-9a-f]{8}|[0-9a-f]{17})' "$RP_SECURITY_GROUPS"
-	RP_SUBNETS=$(inp subnet-ids '')
-	each subnet-ids 'subnet-([0-9a-f]{8}|[0-9a-f]{17})' "$RP_SUBNETS"
-	RP_SECURITY_GROUPS=$(echo $RP_SECURITY_GROUPS)
-	RP_SUBNETS=$(echo $RP_SUBNETS)
+	RP_AMI=$(valid ami "$(inp ami '')" ami) || exit 100
+	RP_INSTANCE_PROFILE=$(valid iam-instance-profile "$(inp iam-instance-profile '')" \
+		instance-profile) || exit 100
+	# EC2: at most 5 security groups a network interface; pool-launch: 50
+	# subnets (one fleet override each)
+	RP_SECURITY_GROUPS=$(valid security-group-ids "$(inp security-group-ids '')" \
+		security-group --list --count 5) || exit 100
+	RP_SUBNETS=$(valid subnet-ids "$(inp subnet-ids '')" subnet --list --count 50) ||
+		exit 100
 	RP_TOKEN_REFRESH_MIN=$(inp github-reg-token-refresh-min 30)
 	int github-reg-token-refresh-min "$RP_TOKEN_REFRESH_MIN" 1 59
 	RP_IDLE_TIME=$(inp idle-time-sec 300)
@@ -152,40 +142,42 @@ refresh)
 	'{'*) printf '%s' "$RP_MIN_IDLE" | jq -e 'type == "object" and
 			all(.[]; type == "number" and . >= 0 and . <= 100 and . == floor) and
 			all(keys[]; test("^[a-z0-9_-]{1,32}$"))' \
-		>/dev/null 2>&1 || bad min-idle 'must be a number or {"class": N, ...}' ;;
+		>/dev/null 2>&1 || bad min-idle 'must be a number or {"class": N, ...}'
+		unknown=$(printf '%s' "$RP_MIN_IDLE" | jq -r --argjson c "${RP_CLASSES:-{\}}" \
+			'keys - ($c | keys) - ["default"] | join(" ")')
+		[ -z "$unknown" ] || bad min-idle "class '$unknown' is not in resource-class-config" ;;
 	*) int min-idle "$RP_MIN_IDLE" 0 100 ;;
 	esac
-	RP_USAGE=$(inp usage-class spot)
-	case $RP_USAGE in spot | on-demand) ;;
-	*) bad usage-class "'$RP_USAGE' is not spot or on-demand" ;; esac
-	RP_TYPES=$(inp allowed-instance-types 'c* m* r*')
-	each allowed-instance-types '[a-z0-9*.-]+' "$RP_TYPES"
-	RP_GH_SCOPE=$(inp github-scope "${GITHUB_REPOSITORY:-}")
-	printf '%s\n' "$RP_GH_SCOPE" | grep -Eqx '[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?' ||
-		bad github-scope "'$RP_GH_SCOPE' is not owner/repo or org"
-	case $RP_GH_SCOPE in
-	*/*.git | */*.GIT) bad github-scope "'$RP_GH_SCOPE': name the repository without .git" ;;
-	esac
-	RP_RUNNER_VERSION=$(inp runner-version latest)
-	line runner-version "$RP_RUNNER_VERSION"
-	[ "$RP_RUNNER_VERSION" = latest ] ||
-		printf '%s\n' "$RP_RUNNER_VERSION" | grep -Eqx '[0-9]{1,5}\.[0-9]{1,5}\.[0-9]{1,5}' ||
-		bad runner-version "'$(printf '%s' "$RP_RUNNER_VERSION" | head -c 40 | tr -c '[:graph:]' '?')' is not latest or N.N.N"
+	RP_USAGE=$(valid usage-class "$(inp usage-class spot)" usage) || exit 100
+	RP_TYPES=$(valid allowed-instance-types "$(inp allowed-instance-types 'c* m* r*')" \
+		type --list --count 400) || exit 100
+	RP_GH_SCOPE=$(valid github-scope "$(inp github-scope "${GITHUB_REPOSITORY:-}")" scope) ||
+		exit 100
+	RP_RUNNER_VERSION=$(valid runner-version "$(inp runner-version latest)" runner-version) ||
+		exit 100
 	RP_RUNNER_SHA256=$(inp runner-sha256 '')
 	if [ -n "$RP_RUNNER_SHA256" ]; then
-		RP_RUNNER_SHA256=$(printf '%s\n' $RP_RUNNER_SHA256 | tr '\n' ' ' | sed 's/ $//')
 		[ "$RP_RUNNER_VERSION" != latest ] ||
 			bad runner-sha256 "needs a pinned runner-version (N.N.N)"
-		each runner-sha256 '(x64|arm64|arm)=[0-9a-f]{64}' "$RP_RUNNER_SHA256"
+		RP_RUNNER_SHA256=$(printf '%s\n' $RP_RUNNER_SHA256 | tr '\n' ' ' | sed 's/ $//')
+		for w in $RP_RUNNER_SHA256; do
+			case $w in
+			x64=* | arm64=* | arm=*)
+				case ${w#*=} in *[!0-9a-f]*) bad runner-sha256 "'$w' is not valid" ;; esac
+				[ "${#w}" -eq $((${#w%%=*} + 65)) ] || bad runner-sha256 "'$w' is not valid" ;;
+			*) bad runner-sha256 "'$w' is not valid" ;;
+			esac
+		done
 	fi
 	RP_RUNNER_BASE_URL=$(inp runner-download-url "${GITHUB_SERVER_URL:-https://github.com}/actions/runner/releases/download")
 	case $RP_RUNNER_BASE_URL in https://* | http://127.0.0.1[:/]*) ;;
 	*) bad runner-download-url "'$RP_RUNNER_BASE_URL' is not an https URL" ;; esac
 	RP_GRACE=$(inp grace-sec 120)
 	int grace-sec "$RP_GRACE" 0 86400
-	RP_AGENT_POLL=$(inp agent-poll-sec 2)
-	printf '%s\n' "$RP_AGENT_POLL" | grep -Eqx '[0-9]{1,3}(\.[0-9]{1,3})?' &&
-		[ "$RP_AGENT_POLL" != 0 ] || bad agent-poll-sec "'$RP_AGENT_POLL' is not a positive number of seconds"
+	# at least 0.1 s: a faster agent would spin (and call IMDS 10 times a second)
+	RP_AGENT_POLL=$(valid agent-poll-sec "$(inp agent-poll-sec 2)" seconds) || exit 100
+	awk -v p="$RP_AGENT_POLL" 'BEGIN { exit !(p >= 0.1) }' ||
+		bad agent-poll-sec "$RP_AGENT_POLL is below 0.1 seconds"
 	RP_CLAIM_TTL=$(inp claim-ttl-sec 120)
 	int claim-ttl-sec "$RP_CLAIM_TTL" 5 3600
 	tok=$(inp github-token '')
@@ -196,6 +188,8 @@ refresh)
 		[ -n "$key" ] || bad github-app-private-key "is required with github-app-id"
 	elif [ -z "$tok" ]; then
 		bad github-token "is required for refresh (or github-app-id and github-app-private-key)"
+	else
+		valid github-token "$tok" token >/dev/null || exit 100
 	fi
 	# the GitHub credential goes to the GitHub tools alone, in a file: no
 	# other process of refresh (jq, sh, the AWS tools) has it in its

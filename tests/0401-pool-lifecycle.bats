@@ -97,7 +97,7 @@ teardown() { e2e_teardown; }
 	cloud_ctl DELETE /calls
 	run refresh INPUT_SUBNET_IDS=subnet-xyz
 	[ "$status" -eq 100 ]
-	[ "$output" = "ec2-runner-pool: input subnet-ids: 'subnet-xyz' is not valid" ]
+	[ "$output" = "ec2-runner-pool: input subnet-ids: 'subnet-xyz' is not a subnet id (subnet- followed by 8 or 17 hex digits)" ]
 	run provision 1 0
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"input instance-count"* ]]
@@ -204,3 +204,50 @@ teardown() { e2e_teardown; }
 	[ "$status" -eq 0 ]
 	jq -e '.usage == "spot" and (.reused | not) and (.instance_type | startswith("c"))' <<<"$output"
 }
+
+# bad_input NAME MESSAGE-GLOB INPUT_X=Y...: refresh refuses, one line, 100
+bad_refresh() {
+	local name=$1 msg=$2
+	shift 2
+	run --separate-stderr refresh "$@"
+	[ "$status" -eq 100 ] || { echo "status $status for $*: $stderr"; return 1; }
+	[ "${#stderr_lines[@]}" -eq 1 ] || { echo "more than one line: $stderr"; return 1; }
+	[[ "$stderr" == "ec2-runner-pool: input $name: "$msg ]] ||
+		[[ "$stderr" == "refresh: "$msg ]] || { echo "got: $stderr"; return 1; }
+}
+
+@test "every input is checked by the tools' rules before the first write (issue 10's list)" {
+	cloud_ctl DELETE /calls
+	bad_refresh pool "'a..b' is not a pool name"* INPUT_POOL=a..b
+	bad_refresh ami 'holds more than one value' 'INPUT_AMI=ami-0a1b2c3d4e5f60001 ami-0a1b2c3d4e5f60002'
+	bad_refresh iam-instance-profile 'holds more than one value' 'INPUT_IAM_INSTANCE_PROFILE=a b'
+	bad_refresh github-token 'has a blank or control character at offset 3' 'INPUT_GITHUB_TOKEN=ghp 123'
+	bad_refresh github-token 'has more than one line' "$(printf 'INPUT_GITHUB_TOKEN=ghp_1\r\nX: y')"
+	bad_refresh min-idle "class 'gpu' is not in resource-class-config" 'INPUT_MIN_IDLE={"gpu":1}'
+	bad_refresh allowed-instance-types "'C5.*' is not an instance type pattern"* 'INPUT_ALLOWED_INSTANCE_TYPES=c* C5.*'
+	bad_refresh subnet-ids '300 values, more than 50' \
+		"INPUT_SUBNET_IDS=$(for i in $(seq 1 300); do printf 'subnet-%08x ' "$i"; done)"
+	bad_refresh resource-class-config 'must be'* "INPUT_RESOURCE_CLASS_CONFIG=$(jq -cn '[range(500)] | map({key: "c\(.)", value: {cpu: 2, mmem: 4096}}) | from_entries')"
+	bad_refresh runner-version 'has more than one line' "$(printf 'INPUT_RUNNER_VERSION=2.330.0\n2.331.0')"
+	bad_refresh agent-poll-sec "'0.0' is out of range"* INPUT_AGENT_POLL_SEC=0.0
+	bad_refresh agent-poll-sec "'000' is not a number of seconds"* INPUT_AGENT_POLL_SEC=000
+	bad_refresh agent-poll-sec '0.05 is below 0.1 seconds' INPUT_AGENT_POLL_SEC=0.05
+	# a second line of a value never reaches the log as a line of its own
+	# (a line starting with :: is a workflow command)
+	bad_refresh pool 'has more than one line' "$(printf 'INPUT_POOL=acme/web\r\n::set-output name=x::y')"
+	bad_refresh pool "'acme/w?b' is not a pool name"* "$(printf 'INPUT_POOL=acme/w\033b')"
+	# too big for user data, found before anything is written
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$(head -c 12000 /dev/zero | tr '\0' x)"
+	[ "$status" -eq 100 ]
+	[[ "${stderr_lines[-1]}" == "refresh: user data would be "*" bytes, over EC2's 16384: pre-runner-script too long by "*" bytes (base64)" ]]
+	[ -z "$(cloud_mutating_calls)" ]
+	# provision's run id: a positive number of at most 20 digits, no call
+	cloud_ctl DELETE /calls >/dev/null
+	for r in abc 0 0123 123456789012345678901; do
+		run --separate-stderr provision "$r" 1
+		[ "$status" -eq 100 ]
+		[[ "$stderr" == "ec2-runner-pool: input run-id: '$r' is not a run id"* ]]
+	done
+	[ -z "$(cloud_calls)" ]
+}
+
