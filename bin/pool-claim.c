@@ -3,7 +3,7 @@
  * this run's claim, and print those granted to this run.
  *
  * The agent on each instance is the only writer of ownership (the
- * single-writer rule of design.md): it grants the earliest claim it sees.
+ * single-writer rule of ec2-runner-pool(7)): it grants the earliest claim it sees.
  * This tool only adds claims, reads back, and withdraws what was not
  * granted in time.
  */

@@ -1,9 +1,9 @@
 /*
  * pool.h: the pool's tags, its states, and the JSON shape of an instance.
  *
- * Tags are the pool's only state (see ../../shared/design.md): every key
- * starts with POOL_PREFIX and uses only characters instance metadata can
- * serve.  pool_instance_json() returns a new object the caller deletes.
+ * Tags are the pool's only state (man/ec2-runner-pool.7, TAGS AND STATES):
+ * every key starts with POOL_PREFIX and uses only characters instance
+ * metadata can serve.  pool_instance_json() returns a new object the caller deletes.
  */
 #ifndef POOL_H
 #define POOL_H

@@ -1,4 +1,4 @@
-/* The AWS SigV4 test suite (../shared/aws-sigv4-test-suite) run against
+/* The AWS SigV4 test suite (tests/cloud/aws-sigv4-test-suite) run against
  * lib/sigv4.c: canonical request, string to sign and Authorization. */
 #include <dirent.h>
 #include <stdlib.h>
@@ -189,7 +189,7 @@ int
 main(int argc, char **argv)
 {
 	const char *suite = argc > 1 ? argv[1] :
-	    "../shared/aws-sigv4-test-suite";
+	    "tests/cloud/aws-sigv4-test-suite";
 	int n = walk(suite);
 
 	test_header_names();
