@@ -374,9 +374,7 @@ main(int argc, char **argv)
 		case -1:
 			goto fail;
 		case 1:
-			/* a permanent failure outranks a temporary one */
-			if (!failed || error_status() == EXIT_PERM)
-				rc = error_status();
+			rc = tool_status_merge(rc, error_status());
 			failed = 1;
 			break;
 		}

@@ -192,8 +192,7 @@ main(int argc, char **argv)
 			if (ec2_terminate(aws, &id, 1, mark, r.out) == 0)
 				continue;
 			cJSON_AddStringToObject(o, "error", error_msg());
-			if (rc != EXIT_TEMP)
-				rc = error_status();
+			rc = tool_status_merge(rc, error_status());
 			failed++;
 		}
 	}

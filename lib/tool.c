@@ -121,3 +121,24 @@ tool_exit(int status)
 	}
 	return status;
 }
+
+static int
+rank(int s)
+{
+	switch (s) {
+	case EXIT_DONE:
+		return 0;
+	case EXIT_NO:
+		return 1;
+	case EXIT_PERM:
+		return 2;
+	default:
+		return 3;	/* EXIT_TEMP, or anything unexpected */
+	}
+}
+
+int
+tool_status_merge(int a, int b)
+{
+	return rank(a) >= rank(b) ? a : b;
+}

@@ -37,6 +37,14 @@ int tool_exact_options(int argc, char **argv, const struct option *opts,
  */
 int tool_aws_option(int c, const char *arg, const char **pool,
     const char **region, const char **profile);
+/*
+ * The status of a run whose items ended with statuses a and b, the one
+ * rule every tool uses (ec2-runner-pool(7), EXIT STATUS): a temporary
+ * failure outranks a permanent one (a retry may still help the items that
+ * failed for a while; those that failed for good fail again, then alone),
+ * which outranks "no", which outranks done.
+ */
+int tool_status_merge(int a, int b);
 /* Close stdout; a failed write turns status into EXIT_TEMP. */
 int tool_exit(int status);
 

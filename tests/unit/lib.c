@@ -15,6 +15,7 @@
 #include "../../lib/pool.h"
 #include "../../lib/runnerver.h"
 #include "../../lib/strlist.h"
+#include "../../lib/tool.h"
 #include "../../lib/validate.h"
 #include "../../lib/xml.h"
 #include "unit.h"
@@ -451,6 +452,17 @@ test_url_under(void)
 	error_clear();
 }
 
+static void
+test_status_merge(void)
+{
+	CHECK(tool_status_merge(EXIT_DONE, EXIT_NO) == EXIT_NO);
+	CHECK(tool_status_merge(EXIT_PERM, EXIT_NO) == EXIT_PERM);
+	CHECK(tool_status_merge(EXIT_PERM, EXIT_TEMP) == EXIT_TEMP);
+	CHECK(tool_status_merge(EXIT_TEMP, EXIT_PERM) == EXIT_TEMP);
+	CHECK(tool_status_merge(EXIT_DONE, EXIT_DONE) == EXIT_DONE);
+	CHECK(tool_status_merge(EXIT_NO, EXIT_DONE) == EXIT_NO);
+}
+
 int
 main(void)
 {
@@ -465,5 +477,6 @@ main(void)
 	test_error();
 	test_runnerver();
 	test_url_under();
+	test_status_merge();
 	return unit_done();
 }
