@@ -211,15 +211,9 @@ main(int argc, char **argv)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a':
-			auth.app_id = optarg;
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return tool_exit(0);
-		case 'k':
-			auth.app_key_file = optarg;
-			break;
 		case 'o':
 			if (validate_number(optarg, 1, 1440, &minutes) == -1)
 				return error_wrap("--if-older-than"),
@@ -233,11 +227,9 @@ main(int argc, char **argv)
 				return error_wrap("--store"), tool_fail();
 			param = optarg;
 			break;
-		case 't':
-			auth.token_file = optarg;
-			break;
 		default:
-			if (tool_aws_option(c, optarg, NULL, &region, &profile))
+			if (tool_aws_option(c, optarg, NULL, &region, &profile) ||
+			    tool_github_option(c, optarg, &auth))
 				break;
 			return tool_bad_option(argv[optind - 1], c == ':', HINT);
 		}
@@ -251,12 +243,8 @@ main(int argc, char **argv)
 		return error_wrap("--scope"), tool_fail();
 	if (minutes >= 0 && param == NULL)
 		return tool_usage("--if-older-than needs --store");
-	if (auth.app_key_file && auth.app_id == NULL &&
-	    getenv("GITHUB_APP_ID") == NULL)
-		return tool_usage("--app-key-file needs --app-id");
-	if (auth.app_id && auth.token_file)
-		return tool_usage("--app-id and --token-file exclude each "
-		    "other");
+	if ((c = tool_github_auth_check(&auth)) != 0)
+		return c;
 	if ((gh = github_new(&sc, &auth)) == NULL)
 		goto fail;
 	if (param) {

@@ -281,9 +281,6 @@ main(int argc, char **argv)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a':
-			auth.app_id = optarg;
-			break;
 		case 'A':
 			if (runnerver_arch_ok(optarg) == -1)
 				return error_wrap("--arch"), tool_fail();
@@ -296,9 +293,6 @@ main(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return tool_exit(0);
-		case 'k':
-			auth.app_key_file = optarg;
-			break;
 		case 'r':
 			if (repo_ok(optarg) == -1)
 				return error_wrap("--repo"), tool_fail();
@@ -306,9 +300,6 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			scope = optarg;
-			break;
-		case 't':
-			auth.token_file = optarg;
 			break;
 		case 'V':
 			if (strcmp(optarg, "latest") == 0) {
@@ -320,6 +311,8 @@ main(int argc, char **argv)
 			w.version = optarg;
 			break;
 		default:
+			if (tool_github_option(c, optarg, &auth))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', HINT);
 		}
 	}
@@ -334,12 +327,8 @@ main(int argc, char **argv)
 		scope = w.repo;
 	if (github_scope_parse(scope, &sc) == -1)
 		return error_wrap("--scope"), tool_fail();
-	if (auth.app_key_file && auth.app_id == NULL &&
-	    getenv("GITHUB_APP_ID") == NULL)
-		return tool_usage("--app-key-file needs --app-id");
-	if (auth.app_id && auth.token_file)
-		return tool_usage("--app-id and --token-file exclude each "
-		    "other");
+	if ((c = tool_github_auth_check(&auth)) != 0)
+		return c;
 	if ((gh = github_new(&sc, &auth)) == NULL || resolve(gh, &w) == -1)
 		rc = tool_fail();
 	github_free(gh);

@@ -287,9 +287,6 @@ main(int argc, char **argv)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a':
-			auth.app_id = optarg;
-			break;
 		case 'f':
 			foreign = 1;
 			break;
@@ -298,9 +295,6 @@ main(int argc, char **argv)
 			return tool_exit(0);
 		case 'i':
 			livefile = optarg;
-			break;
-		case 'k':
-			auth.app_key_file = optarg;
 			break;
 		case 'L':
 			if (*optarg == '\0' || strlen(optarg) > 256)
@@ -324,10 +318,9 @@ main(int argc, char **argv)
 		case 's':
 			scope = optarg;
 			break;
-		case 't':
-			auth.token_file = optarg;
-			break;
 		default:
+			if (tool_github_option(c, optarg, &auth))
+				break;
 			return tool_bad_option(argv[optind - 1], c == ':', HINT);
 		}
 	}
@@ -345,9 +338,8 @@ main(int argc, char **argv)
 	if (!list && livefile == NULL)
 		return tool_usage("deleting (or --dry-run) needs --live FILE, "
 		    "the live pool instances (--live /dev/null: none)");
-	if (auth.app_id && auth.token_file)
-		return tool_usage("--app-id and --token-file exclude each "
-		    "other");
+	if ((c = tool_github_auth_check(&auth)) != 0)
+		return c;
 	if (livefile && read_live(livefile, &live) == -1)
 		goto fail;
 	if ((gh = github_new(&sc, &auth)) == NULL ||

@@ -1,9 +1,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "github.h"
 #include "tool.h"
 
 const char *tool_name = "pool";
@@ -141,4 +143,33 @@ int
 tool_status_merge(int a, int b)
 {
 	return rank(a) >= rank(b) ? a : b;
+}
+
+int
+tool_github_option(int c, const char *arg, struct github_auth *a)
+{
+	switch (c) {
+	case 'a':
+		a->app_id = arg;
+		return 1;
+	case 'k':
+		a->app_key_file = arg;
+		return 1;
+	case 't':
+		a->token_file = arg;
+		return 1;
+	}
+	return 0;
+}
+
+int
+tool_github_auth_check(const struct github_auth *a)
+{
+	if (a->app_key_file && a->app_id == NULL &&
+	    getenv("GITHUB_APP_ID") == NULL)
+		return tool_usage("--app-key-file needs --app-id");
+	if (a->app_id && a->token_file)
+		return tool_usage("--app-id and --token-file exclude each "
+		    "other");
+	return 0;
 }

@@ -45,6 +45,15 @@ int tool_aws_option(int c, const char *arg, const char **pool,
  * which outranks "no", which outranks done.
  */
 int tool_status_merge(int a, int b);
+/*
+ * The GitHub tools' credential options: --app-id (letter a), --app-key-file
+ * (k), --token-file (t).  Stores arg into auth and returns 1, or returns 0
+ * when c is none of them.  tool_github_auth_check() then refuses what does
+ * not go together: 0, or the usage status (its line printed).
+ */
+struct github_auth;
+int tool_github_option(int c, const char *arg, struct github_auth *);
+int tool_github_auth_check(const struct github_auth *);
 /* Close stdout; a failed write turns status into EXIT_TEMP. */
 int tool_exit(int status);
 
