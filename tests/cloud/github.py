@@ -137,6 +137,16 @@ def _parse_body(body):
     return obj
 
 
+def _paging(query):
+    """(per_page, page) of a list request, as GitHub bounds them."""
+    try:
+        per_page = int(_q1(query, "per_page", "30"))
+        page = int(_q1(query, "page", "1"))
+    except ValueError:
+        raise _gh_error(422, "Invalid request.")
+    return max(1, min(100, per_page)), max(1, page)
+
+
 def _q1(query, name, default=None):
     v = (query or {}).get(name)
     if not v:
@@ -764,13 +774,7 @@ def _make_runner_routes(kind, prefix, nparts):
     def listr(ctx, auth, now, query, headers, body, *parts):
         _check_scope(auth, kind, parts, "read")
         _sweep(now)
-        try:
-            per_page = int(_q1(query, "per_page", "30"))
-            page = int(_q1(query, "page", "1"))
-        except ValueError:
-            raise _gh_error(422, "Invalid request.")
-        per_page = max(1, min(100, per_page))
-        page = max(1, page)
+        per_page, page = _paging(query)
         rs = _scope_runners(kind, _scope_args(kind, *parts)[1])
         name = _q1(query, "name")
         if name is not None:
@@ -998,13 +1002,7 @@ def _release_by_tag(ctx, auth, now, query, headers, body, tag):
 
 @_route("GET", "/repos/actions/runner/releases", "repos/list-releases")
 def _list_releases(ctx, auth, now, query, headers, body):
-    try:
-        per_page = int(_q1(query, "per_page", "30"))
-        page = int(_q1(query, "page", "1"))
-    except ValueError:
-        raise _gh_error(422, "Invalid request.")
-    per_page = max(1, min(100, per_page))
-    page = max(1, page)
+    per_page, page = _paging(query)
     rs = [r for r in _releases() if not r["draft"]]
     last = max(1, (len(rs) + per_page - 1) // per_page)
     api, web = _release_bases(ctx, headers)
