@@ -277,7 +277,7 @@ install_runner() {
 # (its pid in $T/runner.pid, its working directory $RD), still runs
 runner_alive() {
 	[ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null &&
-		[ "$(readlink "/proc/$RPID/cwd" 2>/dev/null)" = "$RD" ]
+		[ "$(readlink "/proc/$RPID/cwd" 2>/dev/null)" = "$(cd "$RD" 2>/dev/null && pwd -P)" ]
 }
 
 start_runner() {
