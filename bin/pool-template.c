@@ -162,6 +162,21 @@ tag_arch(struct aws *a, const char *id, const char *arch)
 /* Option state lives for the whole run: usage errors return at once. */
 static struct spec s;
 
+/*
+ * What EC2 found not valid in the template it took anyway (a
+ * ValidationWarning: warning/errorSet/item/code,message), logged so that a
+ * template that will not launch is noticed now, not at the first launch.
+ */
+static void
+warnings(const struct xml *x)
+{
+	const struct xml *it;
+
+	XML_EACH(it, xml_path(x, "warning/errorSet"), "item")
+		tool_log("warning: EC2: %s: %s", xml_text(it, "code"),
+		    xml_text(it, "message"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -286,6 +301,7 @@ main(int argc, char **argv)
 			aws_params_free(&p);
 			if (x == NULL)
 				goto fail;
+			warnings(x);
 			snprintf(id, sizeof(id), "%s", xml_text(x,
 			    "launchTemplate/launchTemplateId"));
 			snprintf(version, sizeof(version), "%s", xml_text(x,
@@ -309,6 +325,7 @@ main(int argc, char **argv)
 			aws_params_free(&p);
 			if (x == NULL)
 				goto fail;
+			warnings(x);
 			snprintf(version, sizeof(version), "%s", xml_text(x,
 			    "launchTemplateVersion/versionNumber"));
 			xml_free(x);

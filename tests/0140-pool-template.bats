@@ -110,3 +110,14 @@ teardown() {
 	run -0 --separate-stderr pool-template "${args[@]}" --ami ami-0a1b2c3d4e5f60001 --user-data "$ud" --dry-run
 	jq -e '.architecture == "x86_64" and (.changed | not)' <<<"$output"
 }
+
+@test "pool-template says what EC2 found not valid in the template (ValidationWarning)" {
+	cloud_fault '{"service":"ec2","action":"CreateLaunchTemplate","kind":"warning","count":1,"code":"InvalidSecurityGroupID.NotFound","message":"The security group sg-0123456789abcdef1 does not exist"}'
+	run -0 --separate-stderr pool-template "${args[@]}" --user-data "$ud"
+	jq -e '.created' <<<"$output"
+	[ "${stderr_lines[0]}" = "pool-template: warning: EC2: InvalidSecurityGroupID.NotFound: The security group sg-0123456789abcdef1 does not exist" ]
+	printf 'changed\n' >>"$ud"
+	cloud_fault '{"service":"ec2","action":"CreateLaunchTemplateVersion","kind":"warning","count":1,"code":"InvalidParameterCombination","message":"x"}'
+	run -0 --separate-stderr pool-template "${args[@]}" --user-data "$ud"
+	[[ "$stderr" == *"warning: EC2: InvalidParameterCombination: x"* ]]
+}

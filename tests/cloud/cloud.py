@@ -712,7 +712,7 @@ class Handler(BaseHTTPRequestHandler):
                 for f in faults:
                     if f.get("kind") not in ("throttle", "5xx", "reset", "slow",
                                              "capacity", "partial", "notfound",
-                                             "ratelimit", "secondary"):
+                                             "ratelimit", "secondary", "warning"):
                         raise ValueError("unknown fault kind %r" % f.get("kind"))
                     f = dict(f)
                     f.setdefault("service", "*")

@@ -997,10 +997,22 @@ class EC2(object):
         t.latest = 1
         self.templates[t.id] = t
         self.template_names[name] = t.id
-        body = "<launchTemplate>%s</launchTemplate>" % t.xml()
+        body = "<launchTemplate>%s</launchTemplate>%s" % (
+            t.xml(), self.validation_warning("CreateLaunchTemplate"))
         if token:
             self.client_tokens[("CreateLaunchTemplate", token)] = body
         return body
+
+    def validation_warning(self, action):
+        """A ValidationWarning, when a fault of kind 'warning' asks for one:
+        what EC2 returns for template parameters that are not valid
+        (API_ValidationWarning: warning/errorSet/item/code,message)."""
+        f = self.cloud.fault("ec2", action, ("warning",))
+        if not f:
+            return ""
+        return "<warning><errorSet><item>%s%s</item></errorSet></warning>" % (
+            el("code", f.get("code", "InvalidParameterValue")),
+            el("message", f.get("message", "A parameter is not valid.")))
 
     def op_CreateLaunchTemplateVersion(self, params, p):
         t = self._template(p)
@@ -1013,7 +1025,9 @@ class EC2(object):
         now = self.now()
         t.latest += 1
         t.versions[t.latest] = (data, scalar(p, "VersionDescription"), now)
-        return "<launchTemplateVersion>%s</launchTemplateVersion>" % t.version_xml(t.latest)
+        return "<launchTemplateVersion>%s</launchTemplateVersion>%s" % (
+            t.version_xml(t.latest),
+            self.validation_warning("CreateLaunchTemplateVersion"))
 
     def op_ModifyLaunchTemplate(self, params, p):
         t = self._template(p)
