@@ -245,6 +245,9 @@ main(int argc, char **argv)
 		return tool_usage("--if-older-than needs --store");
 	if ((c = tool_github_auth_check(&auth)) != 0)
 		return c;
+	/* a bad region is a bad region, --store or not */
+	if (region && validate_region(region) == -1)
+		return error_wrap("--region"), tool_fail();
 	if ((gh = github_new(&sc, &auth)) == NULL)
 		goto fail;
 	if (param) {

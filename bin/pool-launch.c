@@ -260,6 +260,8 @@ main(int argc, char **argv)
 				return tool_fail();
 			break;
 		case 'T':
+			if (validate_template_name(optarg) == -1)
+				return error_wrap("--template"), tool_fail();
 			tmpl = optarg;
 			break;
 		case 't':

@@ -226,6 +226,8 @@ main(int argc, char **argv)
 			dry = 1;
 			break;
 		case 'N':
+			if (validate_template_name(optarg) == -1)
+				return error_wrap("--name"), tool_fail();
 			name = optarg;
 			break;
 		case 's':

@@ -190,13 +190,32 @@ prepare(void *arg, const struct http_request *rq, struct http_hdrs *out)
 	return rc ? -1 : 0;
 }
 
+/* The start of a body that is neither AWS's JSON nor its XML (a proxy's
+ * page, a load balancer's text), on one line, for the message. */
+static void
+body_excerpt(const struct http_response *rs, char *msg, size_t msglen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->body.len && n + 1 < msglen && n < 200; i++) {
+		unsigned char ch = (unsigned char)rs->body.s[i];
+
+		if (ch == '\n' || ch == '\r' || ch == '\t')
+			ch = ' ';
+		if (ch < 0x20 || ch == 0x7f || (ch == ' ' && n && msg[n - 1] == ' '))
+			continue;
+		msg[n++] = (char)ch;
+	}
+	msg[n] = '\0';
+}
+
 /* The error code and message of a failed reply, XML or JSON. */
 static void
 parse_error(const struct call *c, const struct http_response *rs,
     char *code, size_t codelen, char *msg, size_t msglen)
 {
 	snprintf(code, codelen, "HTTP%ld", rs->status);
-	msg[0] = '\0';
+	body_excerpt(rs, msg, msglen);
 	if (c->json) {
 		cJSON *j = cJSON_ParseWithLength(rs->body.s ? rs->body.s : "",
 		    rs->body.len), *t, *m;
@@ -204,6 +223,7 @@ parse_error(const struct call *c, const struct http_response *rs,
 
 		if (j == NULL)
 			return;
+		msg[0] = '\0';
 		t = cJSON_GetObjectItemCaseSensitive(j, "__type");
 		m = cJSON_GetObjectItemCaseSensitive(j, "message");
 		if (!cJSON_IsString(m))
@@ -222,6 +242,9 @@ parse_error(const struct call *c, const struct http_response *rs,
 
 		if (!e)
 			e = xml_child(x, "Error");
+		if (e || x) {
+			msg[0] = '\0';
+		}
 		if (e) {
 			snprintf(code, codelen, "%s", xml_text(e, "Code"));
 			snprintf(msg, msglen, "%s", xml_text(e, "Message"));

@@ -265,3 +265,14 @@ validate_utf8(const char *s, size_t n)
 bad:
 	return error_set(EXIT_PERM, "not UTF-8 at byte offset %zu", i);
 }
+
+int
+validate_template_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3 || n > 128 || !all_of(s, "().-/_", 0))
+		return error_set(EXIT_PERM, "'%s' is not a launch template name "
+		    "(3-128 of letters, digits, '(', ')', '.', '-', '/', '_')", s);
+	return 0;
+}

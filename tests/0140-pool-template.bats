@@ -121,3 +121,11 @@ teardown() {
 	run -0 --separate-stderr pool-template "${args[@]}" --user-data "$ud"
 	[[ "$stderr" == *"warning: EC2: InvalidParameterCombination: x"* ]]
 }
+
+@test "template names are checked here, as EC2 would: pool-template --name, pool-launch --template" {
+	run -100 --separate-stderr pool-template "${args[@]}" --user-data "$ud" --name 'a b'
+	[[ "$stderr" == "pool-template: --name: 'a b' is not a launch template name"* ]]
+	run -100 --separate-stderr pool-launch --subnet subnet-0a1b2c3d4e5f60001 --template x
+	[[ "$stderr" == "pool-launch: --template: 'x' is not a launch template name"* ]]
+	[ -z "$(cloud_calls)" ]
+}

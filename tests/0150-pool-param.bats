@@ -78,3 +78,9 @@ teardown() {
 	[[ "$stderr" == *"NUL byte"* ]]
 	[ "$(cloud_calls | wc -l)" -eq 0 ]
 }
+
+@test "pool-param: an error reply that is not AWS's keeps its text in the message" {
+	cloud_fault '{"service":"ssm","action":"GetParameter","kind":"5xx","status":403,"body":"<html><body>\n<h1>403 Forbidden</h1>  by the corporate proxy</body></html>"}'
+	run -100 --separate-stderr pool-param get /runner-pool/x
+	[[ "$stderr" == *"HTTP403: <html><body> <h1>403 Forbidden</h1> by the corporate proxy</body></html>" ]]
+}

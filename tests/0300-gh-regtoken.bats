@@ -316,3 +316,9 @@ make_app() {
 	done
 	[ -z "$(gh_calls)" ]
 }
+
+@test "a bad --region is refused without --store too" {
+	run -100 --separate-stderr gh-regtoken --scope acme/web --region mars-1
+	[[ $stderr == "gh-regtoken: --region: 'mars-1' is not an AWS region"* ]]
+	[ -z "$(gh_calls)" ]
+}

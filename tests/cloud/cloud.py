@@ -621,6 +621,12 @@ class Handler(BaseHTTPRequestHandler):
                     status, code, msg = 503, "RequestLimitExceeded", "Request limit exceeded."
                 else:
                     status, code, msg = 400, "ThrottlingException", "Rate exceeded"
+            elif f.get("body") is not None:
+                # what a proxy or load balancer in front answers: not AWS's
+                status = int(f.get("status", 502))
+                self._send(status, {"Content-Type": "text/html"},
+                           str(f["body"]).encode())
+                return finish(status, "HTTP%d" % status)
             else:
                 status = int(f.get("status", 500))
                 if service == "ec2":
