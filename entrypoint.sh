@@ -7,7 +7,12 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
-bad() { printf 'ec2-runner-pool: input %s: %s\n' "$1" "$2" >&2; exit 100; }
+# bad NAME MESSAGE: one line, whatever the message holds (a value's second
+# line starting with :: would be a workflow command in the Actions log)
+bad() {
+	printf 'ec2-runner-pool: input %s: %s\n' "$1" "$(printf '%s' "$2" | tr '\000-\037\177' '?')" >&2
+	exit 100
+}
 
 # inp NAME DEFAULT: the input's value, blanks around the whole value
 # trimmed (a multi-line value such as a script keeps its indentation)

@@ -251,3 +251,10 @@ bad_refresh() {
 	[ -z "$(cloud_calls)" ]
 }
 
+
+@test "an input error is one line whatever the value holds" {
+	run --separate-stderr env "INPUT_MODE=$(printf 'x\n::error::y')" "$REPO_ROOT/entrypoint.sh"
+	[ "$status" -eq 100 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$stderr" = "ec2-runner-pool: input mode: 'x?::error::y' is not provision, release or refresh" ]
+}
