@@ -11,6 +11,7 @@
 #include "aws.h"
 #include "error.h"
 #include "github.h"
+#include "isotime.h"
 #include "jsonl.h"
 #include "ssm.h"
 #include "tool.h"
@@ -82,8 +83,8 @@ fresh(struct aws *aws, const char *param, const struct github_scope *sc,
 	expires = jsonl_str(j, "expires_at");
 	scope = jsonl_str(j, "scope");
 	if (fetched && expires && scope && strcmp(scope, sc->name) == 0 &&
-	    github_parse_time(fetched, &tf) == 0 &&
-	    github_parse_time(expires, &te) == 0) {
+	    isotime_parse(fetched, &tf) == 0 &&
+	    isotime_parse(expires, &te) == 0) {
 		age = tf <= now ? (long long)(now - tf) / 60 : 0;
 		if (age < minutes && te - now > EXPIRY_MARGIN && tf <= now + 60)
 			ok = 1;
@@ -121,7 +122,7 @@ store(struct github *gh, struct aws *aws, const char *param)
 		return -1;
 	if (github_runner_token(gh, "remove-token", &rem) == -1)
 		goto out;
-	github_format_time(time(NULL), now, sizeof(now));
+	isotime_format(time(NULL), now, sizeof(now));
 	if ((v = cJSON_CreateObject()) == NULL ||
 	    !cJSON_AddStringToObject(v, "token", reg.token) ||
 	    !cJSON_AddStringToObject(v, "remove_token", rem.token) ||

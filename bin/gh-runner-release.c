@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "github.h"
+#include "isotime.h"
 #include "jsonl.h"
 #include "runnerver.h"
 #include "tool.h"
@@ -117,7 +118,7 @@ scan(const cJSON *list, const struct want *w, char *latest, size_t ll,
 			snprintf(latest, ll, "%lu.%lu.%lu", v.major, v.minor,
 			    v.patch);
 		if (runnerver_cmp(&v, &w->v) > 0 &&
-		    github_parse_time(jsonl_str(r, "published_at"), &t) == 0 &&
+		    isotime_parse(jsonl_str(r, "published_at"), &t) == 0 &&
 		    (*since == 0 || t < *since))
 			*since = t;
 		error_clear();
@@ -223,7 +224,7 @@ resolve(struct github *gh, struct want *w)
 	    RUNNERVER_MIN_REGISTER) == -1)
 		goto out;
 	if (since) {
-		github_format_time(since, when, sizeof(when));
+		isotime_format(since, when, sizeof(when));
 		snprintf(old, sizeof(old), "%s", ver);
 		if (now - since > (time_t)RUNNERVER_SUPERSEDED_DAYS * 86400) {
 			if (warn(warnings, "runner v%s was superseded on %s, more "

@@ -11,6 +11,7 @@
 #include "aws.h"
 #include "ec2.h"
 #include "error.h"
+#include "isotime.h"
 #include "jsonl.h"
 #include "pool.h"
 #include "strlist.h"
@@ -46,18 +47,17 @@ struct reap {
 	cJSON *out;		/* array of records to print */
 };
 
+/* An instance's launch time, unix seconds; 0 when unreadable (old). */
 static time_t
-parse_time(const char *s)
+launched(const char *s)
 {
-	struct tm tm;
+	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	if (isotime_parse(s, &t) == -1) {
+		error_clear();
 		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return timegm(&tm);
+	}
+	return t;
 }
 
 static int
@@ -67,7 +67,7 @@ judge(void *arg, const struct ec2_instance *in)
 	const char *state = ec2_tag(in, POOL_T_STATE);
 	const char *dl = ec2_tag(in, POOL_T_DEADLINE);
 	long long deadline = -1;
-	int old = r->now - parse_time(in->launch_time) > r->grace;
+	int old = r->now - launched(in->launch_time) > r->grace;
 	const char *reason = NULL;
 	cJSON *o;
 

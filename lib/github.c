@@ -16,6 +16,8 @@
 #include "error.h"
 #include "github.h"
 #include "http.h"
+#include "isotime.h"
+#include "jwt.h"
 #include "version.h"
 
 #define API_VERSION "2022-11-28"
@@ -106,94 +108,7 @@ github_scope_parse(const char *s, struct github_scope *sc)
 	return 0;
 }
 
-/* ------------------------------------------------------------ time */
-
-int
-github_parse_time(const char *s, time_t *out)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
-	const char *p;
-	time_t t;
-
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d,
-	    &h, &mi, &sec, &n) != 6 || n < 19)
-		return error_set(EXIT_PERM, "'%s' is not an ISO 8601 time",
-		    s ? s : "");
-	p = s + n;
-	if (*p == '.')
-		for (p++; isdigit((unsigned char)*p); p++)
-			;
-	if (*p == 'Z' && p[1] == '\0')
-		;
-	else if ((*p == '+' || *p == '-') &&
-	    (sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 ||
-	    sscanf(p + 1, "%2d%2d", &oh, &om) == 2) &&
-	    strlen(p) <= 6 && oh < 24 && om < 60) {
-		if (*p == '-') {
-			oh = -oh;
-			om = -om;
-		}
-	} else
-		return error_set(EXIT_PERM, "'%s' is not an ISO 8601 time", s);
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return error_set(EXIT_PERM, "'%s' is not an ISO 8601 time", s);
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return error_set(EXIT_PERM, "'%s' is out of range", s);
-	*out = t - (time_t)(oh * 3600 + om * 60);
-	return 0;
-}
-
-void
-github_format_time(time_t t, char *out, size_t outlen)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outlen, "%lld", (long long)t);
-}
-
 /* ------------------------------------------------------------ JWT */
-
-static int
-b64url(struct buf *out, const void *p, size_t n)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-	int rc = 0;
-
-	if (buf_base64(&b, p, n) == -1)
-		return -1;
-	for (i = 0; i < b.len && b.s[i] != '='; i++) {
-		char c = b.s[i] == '+' ? '-' : b.s[i] == '/' ? '_' : b.s[i];
-
-		if (buf_putc(out, c) == -1) {
-			rc = -1;
-			break;
-		}
-	}
-	buf_wipe(&b);
-	return rc;
-}
-
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;	/* never prompt: an encrypted key is refused */
-}
 
 static int
 app_id_ok(const char *s)
@@ -205,66 +120,10 @@ int
 github_jwt(const char *app_id, const char *pem, size_t pemlen, time_t now,
     struct buf *out)
 {
-	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
-	struct buf in = BUF_INIT, claims = BUF_INIT;
-	BIO *bio = NULL;
-	EVP_PKEY *key = NULL;
-	EVP_MD_CTX *md = NULL;
-	unsigned char *sig = NULL;
-	size_t siglen = 0;
-	int rc = -1, numeric;
-
 	if (!app_id_ok(app_id))
 		return error_set(EXIT_PERM, "app id '%s' is not a GitHub App "
 		    "id or client id", app_id ? app_id : "");
-	numeric = strspn(app_id, "0123456789") == strlen(app_id);
-	if (pemlen > (size_t)MAX_SECRET ||
-	    (bio = BIO_new_mem_buf(pem, (int)pemlen)) == NULL) {
-		error_set(EXIT_PERM, "app private key: too long");
-		goto out;
-	}
-	key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	if (key == NULL) {
-		error_set(EXIT_PERM, "app private key: not an unencrypted PEM "
-		    "private key");
-		goto out;
-	}
-	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-		error_set(EXIT_PERM, "app private key: not an RSA key "
-		    "(GitHub Apps sign RS256)");
-		goto out;
-	}
-	if (buf_printf(&claims, numeric ?
-	    "{\"iat\":%lld,\"exp\":%lld,\"iss\":%s}" :
-	    "{\"iat\":%lld,\"exp\":%lld,\"iss\":\"%s\"}",
-	    (long long)now - 60, (long long)now + 540, app_id) == -1 ||
-	    b64url(&in, header, sizeof(header) - 1) == -1 ||
-	    buf_putc(&in, '.') == -1 ||
-	    b64url(&in, claims.s, claims.len) == -1)
-		goto out;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, NULL, &siglen, (unsigned char *)in.s,
-	    in.len) != 1 ||
-	    (sig = malloc(siglen)) == NULL ||
-	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)in.s,
-	    in.len) != 1) {
-		error_set(EXIT_PERM, "app private key: cannot sign with it");
-		goto out;
-	}
-	if (buf_add(out, in.s, in.len) == -1 || buf_putc(out, '.') == -1 ||
-	    b64url(out, sig, siglen) == -1)
-		goto out;
-	rc = 0;
-out:
-	ERR_clear_error();
-	free(sig);
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
-	BIO_free(bio);
-	buf_wipe(&in);
-	buf_free(&claims);
-	return rc;
+	return jwt_rs256(app_id, pem, pemlen, now, out);
 }
 
 /* ------------------------------------------------------------ Link */
@@ -732,7 +591,7 @@ fail(const struct github *gh, const struct http_response *rs,
 		return error_set(EXIT_TEMP, "%s: %ld %s (after %d attempts)",
 		    what, rs->status, msg, at->n);
 	if (at->wait >= 0) {
-		github_format_time(time(NULL) + at->wait, when, sizeof(when));
+		isotime_format(time(NULL) + at->wait, when, sizeof(when));
 		return error_set(EXIT_TEMP, "%s: %ld rate limited: %s; try "
 		    "again after %s", what, rs->status, msg, when);
 	}
@@ -970,7 +829,7 @@ github_runner_token(struct github *gh, const char *which,
 		error_set(EXIT_TEMP, "github %s: no token in the reply", which);
 		goto out;
 	}
-	if (github_parse_time(exp->valuestring, &t->expires) == -1) {
+	if (isotime_parse(exp->valuestring, &t->expires) == -1) {
 		error_wrap("github %s: expires_at", which);
 		error_reclass(EXIT_TEMP);
 		goto out;

@@ -128,10 +128,6 @@ int github_link_next(const char *link, char *out, size_t outlen);
  */
 const char *github_hint(int kind, int authkind, long status,
     const char *step);
-/* ISO 8601 ("2020-01-22T12:13:35.123+00:00", "...Z") to unix seconds. */
-int github_parse_time(const char *, time_t *);
-/* unix seconds to "2020-01-22T12:13:35Z" (out: at least 21 bytes). */
-void github_format_time(time_t, char *out, size_t outlen);
 /*
  * Seconds to wait before retrying a rate-limited reply (status, headers
  * Retry-After / x-ratelimit-*, body), -1 when the reply is not

@@ -13,6 +13,7 @@
 #include "../../lib/buf.h"
 #include "../../lib/error.h"
 #include "../../lib/github.h"
+#include "../../lib/isotime.h"
 #include "unit.h"
 
 /* base64url (no padding) to bytes; *n gets the length. */
@@ -252,20 +253,20 @@ test_time(void)
 	time_t t = 0;
 	char out[32];
 
-	CHECK(github_parse_time("2020-01-22T12:13:35.123+00:00", &t) == 0);
+	CHECK(isotime_parse("2020-01-22T12:13:35.123+00:00", &t) == 0);
 	CHECK(t == 1579695215);
-	CHECK(github_parse_time("2020-01-22T12:13:35Z", &t) == 0);
+	CHECK(isotime_parse("2020-01-22T12:13:35Z", &t) == 0);
 	CHECK(t == 1579695215);
-	CHECK(github_parse_time("2020-01-22T14:13:35+02:00", &t) == 0);
+	CHECK(isotime_parse("2020-01-22T14:13:35+02:00", &t) == 0);
 	CHECK(t == 1579695215);
-	CHECK(github_parse_time("2020-01-22T07:13:35-0500", &t) == 0);
+	CHECK(isotime_parse("2020-01-22T07:13:35-0500", &t) == 0);
 	CHECK(t == 1579695215);
-	CHECK(github_parse_time("2020-01-22 12:13:35Z", &t) == -1);
-	CHECK(github_parse_time("2020-01-22T12:13:35", &t) == -1);
-	CHECK(github_parse_time("2020-13-22T12:13:35Z", &t) == -1);
-	CHECK(github_parse_time("2020-01-22T12:13:35Zjunk", &t) == -1);
-	CHECK(github_parse_time(NULL, &t) == -1);
-	github_format_time(1579695215, out, sizeof(out));
+	CHECK(isotime_parse("2020-01-22 12:13:35Z", &t) == -1);
+	CHECK(isotime_parse("2020-01-22T12:13:35", &t) == -1);
+	CHECK(isotime_parse("2020-13-22T12:13:35Z", &t) == -1);
+	CHECK(isotime_parse("2020-01-22T12:13:35Zjunk", &t) == -1);
+	CHECK(isotime_parse(NULL, &t) == -1);
+	isotime_format(1579695215, out, sizeof(out));
 	CHECK_STR(out, "2020-01-22T12:13:35Z");
 }
 
