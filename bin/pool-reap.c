@@ -25,7 +25,7 @@ static const char usage[] =
 "Terminate the pool's instances that are past their deadline plus the\n"
 "grace period, stopped, marked terminating, or (once older than the grace\n"
 "period) missing a valid state or deadline tag.  One JSON object per\n"
-"instance: {\"id\",\"state\",\"run_id\",\"deadline\",\"reason\",\"terminated\"}.\n"
+"instance: pool-list's members plus \"reason\" and \"terminated\".\n"
 "\n"
 "  --pool NAME       the pool (default $RUNNER_POOL, then $GITHUB_REPOSITORY)\n"
 "  --grace SECONDS   time past the deadline before terminating (default 120)\n"
