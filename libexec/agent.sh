@@ -143,7 +143,11 @@ md() {
 		imds_token || return 1
 		_mc=$(curl -s -m 5 -o "$T/md" -w '%{http_code}' -H @"$T/imds.h" "$IMDS/latest/$1")
 	fi
+	# no copy of an item (the role's credentials) stays behind
 	[ "$_mc" = 200 ] && cat "$T/md"
+	_mc=$?
+	rm -f "$T/md"
+	return "$_mc"
 }
 
 tag() { md "meta-data/tags/instance/$P$1" 2>/dev/null; }
@@ -159,6 +163,8 @@ creds() {
 }
 
 # aws SERVICE ENDPOINT CTYPE BODYFILE [TARGET]: signed POST, reply in $T/out
+# (the signed headers, with the role's session token, reach curl through
+# a pipe: no file keeps them)
 aws() {
 	_n=0
 	while :; do
@@ -166,16 +172,14 @@ aws() {
 			_d=$(date -u +%Y%m%dT%H%M%SZ)
 			_host=${2#*://}
 			_host=${_host%%/*}
-			{
-				printf 'Content-Type: %s\nX-Amz-Date: %s\n' "$3" "$_d"
-				[ -n "$TK" ] && printf 'X-Amz-Security-Token: %s\n' "$TK"
-				[ -n "${5:-}" ] && printf 'X-Amz-Target: %s\n' "$5"
-				printf 'Authorization: %s\n' \
-					"$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")"
-			} >"$T/h"
+			_a=$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")
 			# a last look just before sending (a grant: is the claim still there?)
 			[ -z "${PRECHECK:-}" ] || md "meta-data/tags/instance/${P}claim:$PRECHECK" >/dev/null || return 1
-			_c=$(curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @"$T/h" \
+			_c=$({
+				printf 'Content-Type: %s\nX-Amz-Date: %s\nAuthorization: %s\n' "$3" "$_d" "$_a"
+				[ -z "$TK" ] || printf 'X-Amz-Security-Token: %s\n' "$TK"
+				[ -z "${5:-}" ] || printf 'X-Amz-Target: %s\n' "$5"
+			} | curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @- \
 				--data-binary @"$4" "$2/")
 			case $_c in
 			2??) return 0 ;;
