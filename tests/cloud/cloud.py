@@ -297,8 +297,10 @@ class Cloud(object):
             self.spawn_queue.get()()
 
     def kill(self, inst, grace=1.0):
+        # the group, even when its leader (the user data) has returned:
+        # the agent it installed runs on in it
         proc = self.procs.get(inst.id)
-        if proc is None or proc.poll() is not None:
+        if proc is None or getattr(proc, "group_gone", False):
             return
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -312,6 +314,7 @@ class Cloud(object):
         except OSError:
             pass
         proc.poll()
+        proc.group_gone = True   # never signal that group id again
 
     def kill_all(self):
         for proc in list(self.procs.values()):
