@@ -173,3 +173,15 @@ teardown() { e2e_teardown; }
 	id=$(pool-list --pool acme/web --run-id 4103 | jq -r .id)
 	[ "$(cloud_ctl GET "/instances/$id" | jq -r '.tags["runner-pool:pre-runner"]')" = ok ]
 }
+
+@test "the user data leaves room for a 4 KiB pre-runner script" {
+	script=$(head -c 3072 /dev/urandom | base64 -w 64)
+	[ "${#script}" -ge 4096 ]
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$script"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" =~ \(([0-9]+)\ bytes\ of\ user\ data\) ]]
+	[ "${BASH_REMATCH[1]}" -le 16384 ]
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$script$script"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"over EC2's 16384 (pre-runner-script too long?)"* ]]
+}
