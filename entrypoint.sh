@@ -185,6 +185,16 @@ refresh)
 		bad agent-poll-sec "$RP_AGENT_POLL is below 0.1 seconds"
 	RP_CLAIM_TTL=$(inp claim-ttl-sec 120)
 	int claim-ttl-sec "$RP_CLAIM_TTL" 5 3600
+	RP_RUNNER_USER=$(inp runner-user runner)
+	line runner-user "$RP_RUNNER_USER"
+	printf '%s\n' "$RP_RUNNER_USER" | grep -Eqx '[a-z_][a-z0-9_-]{0,22}' ||
+		bad runner-user "'$(printf '%s' "$RP_RUNNER_USER" | head -c 40 | tr -c '[:graph:]' '?')' is not a user name (a-z 0-9 _ -, at most 23)"
+	RP_RUNNER_SUDO=$(inp runner-sudo false)
+	case $RP_RUNNER_SUDO in true | false) ;;
+	*) bad runner-sudo "'$RP_RUNNER_SUDO' is not true or false" ;; esac
+	RP_JOB_METADATA=$(inp job-metadata false)
+	case $RP_JOB_METADATA in true | false) ;;
+	*) bad job-metadata "'$RP_JOB_METADATA' is not true or false" ;; esac
 	tok=$(inp github-token '')
 	app=$(inp github-app-id '')
 	key=$(inp github-app-private-key '')
@@ -216,7 +226,8 @@ refresh)
 	export RP_AMI RP_INSTANCE_PROFILE RP_SECURITY_GROUPS RP_SUBNETS \
 		RP_TOKEN_REFRESH_MIN RP_IDLE_TIME RP_MAX_RUNTIME_MIN RP_PRE_RUNNER \
 		RP_CLASSES RP_MIN_IDLE RP_USAGE RP_TYPES RP_GH_SCOPE RP_RUNNER_VERSION \
-		RP_RUNNER_SHA256 RP_RUNNER_BASE_URL RP_GRACE RP_AGENT_POLL RP_CLAIM_TTL
+		RP_RUNNER_SHA256 RP_RUNNER_BASE_URL RP_GRACE RP_AGENT_POLL RP_CLAIM_TTL \
+		RP_RUNNER_USER RP_RUNNER_SUDO RP_JOB_METADATA
 	;;
 esac
 set +f

@@ -12,7 +12,9 @@
 set -u
 umask 077
 ROOT=${RUNNER_POOL_ROOT:-/opt/runner-pool}
-chmod 700 "$ROOT" && mv -f "$ROOT/agent.new" "$ROOT/agent" || exit 1
+# 0711: the job user reaches the runner (actions-runner) by name, and
+# nothing else: every other file here is root's alone
+chmod 711 "$ROOT" && mv -f "$ROOT/agent.new" "$ROOT/agent" || exit 1
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
 	cat >/etc/systemd/system/runner-pool-agent.service <<RP_UNIT || exit 1
 [Unit]

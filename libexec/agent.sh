@@ -1,7 +1,8 @@
 #!/bin/sh
-# ec2-runner-pool instance agent (POSIX sh; curl, openssl, coreutils only).
-# refresh prepends the pool's settings (RP_* below) and strips the comment
-# lines before it becomes the launch template's user data.  See
+# ec2-runner-pool instance agent (POSIX sh; curl, openssl, coreutils, and
+# for the job user setpriv, useradd and nft or iptables).
+# refresh prepends the pool's settings (RP_* below), strips the comment
+# lines and gzips it into the launch template's user data.  See
 # man/ec2-runner-pool.7 (THE AGENT) for the protocol it implements.
 set -u
 umask 077
@@ -11,6 +12,7 @@ umask 077
 : "${RP_RUNNER_BASE_URL:=https://github.com/actions/runner/releases/download}"
 : "${RP_IDLE_TIME:=300}" "${RP_MAX_RUNTIME:=1800}" "${RP_GRACE:=120}"
 : "${RP_POLL:=2}" "${RP_CLAIM_TTL:=120}" "${RP_PRE_RUNNER_B64:=}"
+: "${RP_RUNNER_USER:=runner}" "${RP_RUNNER_SUDO:=false}" "${RP_JOB_METADATA:=false}"
 P=runner-pool:
 ROOT=${RUNNER_POOL_ROOT:-/opt/runner-pool}
 IMDS=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}
@@ -18,7 +20,9 @@ IMDS=${IMDS%/}
 RD=$ROOT/actions-runner
 T=$ROOT/private
 LC_ALL=C
-export LC_ALL
+# useradd, nft, iptables (the local cloud's PATH has no sbin)
+PATH=${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin
+export LC_ALL PATH
 
 log() { printf '%s agent: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 
@@ -143,7 +147,11 @@ md() {
 		imds_token || return 1
 		_mc=$(curl -s -m 5 -o "$T/md" -w '%{http_code}' -H @"$T/imds.h" "$IMDS/latest/$1")
 	fi
+	# no copy of an item (the role's credentials) stays behind
 	[ "$_mc" = 200 ] && cat "$T/md"
+	_mc=$?
+	rm -f "$T/md"
+	return "$_mc"
 }
 
 tag() { md "meta-data/tags/instance/$P$1" 2>/dev/null; }
@@ -159,6 +167,8 @@ creds() {
 }
 
 # aws SERVICE ENDPOINT CTYPE BODYFILE [TARGET]: signed POST, reply in $T/out
+# (the signed headers, with the role's session token, reach curl through
+# a pipe: no file keeps them)
 aws() {
 	_n=0
 	while :; do
@@ -166,16 +176,14 @@ aws() {
 			_d=$(date -u +%Y%m%dT%H%M%SZ)
 			_host=${2#*://}
 			_host=${_host%%/*}
-			{
-				printf 'Content-Type: %s\nX-Amz-Date: %s\n' "$3" "$_d"
-				[ -n "$TK" ] && printf 'X-Amz-Security-Token: %s\n' "$TK"
-				[ -n "${5:-}" ] && printf 'X-Amz-Target: %s\n' "$5"
-				printf 'Authorization: %s\n' \
-					"$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")"
-			} >"$T/h"
+			_a=$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")
 			# a last look just before sending (a grant: is the claim still there?)
 			[ -z "${PRECHECK:-}" ] || md "meta-data/tags/instance/${P}claim:$PRECHECK" >/dev/null || return 1
-			_c=$(curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @"$T/h" \
+			_c=$({
+				printf 'Content-Type: %s\nX-Amz-Date: %s\nAuthorization: %s\n' "$3" "$_d" "$_a"
+				[ -z "$TK" ] || printf 'X-Amz-Security-Token: %s\n' "$TK"
+				[ -z "${5:-}" ] || printf 'X-Amz-Target: %s\n' "$5"
+			} | curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @- \
 				--data-binary @"$4" "$2/")
 			case $_c in
 			2??) return 0 ;;
@@ -234,6 +242,129 @@ unhealthy() {
 	tags set "health=$1"
 }
 
+# ---- the job user ---------------------------------------------------------
+# The runner and its jobs run as JN (uid JU, gid JG, home JH), never root
+# unless runner-user is root.  In the local cloud, where every instance is
+# a process of one machine, RUNNER_POOL_USER_SUFFIX makes it one per instance.
+
+# asu CMD...: CMD as the job user
+asu() { setpriv --reuid="$JU" --regid="$JG" --init-groups "$@"; }
+
+# juser: the job user (created when missing), its sudo rule, and the filter
+# that keeps instance metadata from it, proven by a try as that user; 1
+# (unhealthy) when jobs could not be kept from the pool's secrets
+juser() {
+	JN=$RP_RUNNER_USER JU=0 JG=0 JH=
+	[ "$JN" = root ] && return 0
+	JN=$JN${RUNNER_POOL_USER_SUFFIX:-}
+	id -u "$JN" >/dev/null 2>&1 || useradd -m "$JN" >>"$ROOT/runner.log" 2>&1 ||
+		{ unhealthy runner-user "cannot create the job user $JN"; return 1; }
+	JU=$(id -u "$JN") JG=$(id -g "$JN") JH=$(getent passwd "$JN" | cut -d: -f6)
+	[ "$JU" != 0 ] || { unhealthy runner-user "$JN has uid 0"; return 1; }
+	_s=/etc/sudoers.d/runner-pool-$JN
+	rm -f "$_s"
+	if [ "$RP_RUNNER_SUDO" = true ] &&
+		! { printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$JN" >"$_s" && chmod 440 "$_s"; }; then
+		log "runner-sudo: cannot write $_s"
+	fi
+	if [ "$RP_JOB_METADATA" = true ]; then
+		unfilter
+		return 0
+	fi
+	filter >>"$ROOT/runner.log" 2>&1
+	asu curl -s -m 5 -o /dev/null "$IMDS/"
+	case $? in 7 | 28) return 0 ;; esac
+	unhealthy metadata-filter "cannot keep instance metadata ($IMDS) from $JN: no nftables or iptables rule holds"
+}
+
+# filter: reject the job user's packets to instance metadata: its
+# link-local addresses and the endpoint the agent was given (address and
+# port), in a table (iptables: a chain) of this instance's own
+filter() {
+	_h=${IMDS#*://}
+	_h=${_h%%/*}
+	case $_h in
+	\[*\]:*) _p=${_h##*:} _h=${_h%]:*} ;;
+	\[*\]) _p=80 _h=${_h%]} ;;
+	*:*) _p=${_h##*:} _h=${_h%:*} ;;
+	*) _p=80 ;;
+	esac
+	_h=${_h#\[}
+	# an address, never a name or anything nft would read as more
+	case $_p$_h in *[!0-9a-fA-F:.]*) return 1 ;; esac
+	_f=ip
+	case $_h in
+	169.254.169.254 | fd00:ec2::254) _h= ;;
+	*:*) _f=ip6 ;;
+	esac
+	if command -v nft >/dev/null 2>&1; then
+		_r="meta skuid $JU"
+		printf 'table inet %s\ndelete table inet %s\ntable inet %s {\nchain o {\ntype filter hook output priority 0; policy accept;\n%s ip daddr 169.254.169.254 reject\n%s ip6 daddr fd00:ec2::254 reject\n%s\n}\n}\n' \
+			"$NT" "$NT" "$NT" "$_r" "$_r" "${_h:+$_r $_f daddr $_h tcp dport $_p reject}" | nft -f -
+	else
+		ipt iptables 169.254.169.254 &&
+			{ ! command -v ip6tables >/dev/null 2>&1 || ipt ip6tables fd00:ec2::254; }
+	fi
+}
+
+# ipt CMD ADDR: this instance's chain for CMD, rejecting the job user's
+# packets to ADDR (and to the given endpoint of CMD's family)
+ipt() {
+	"$1" -N "$NT" 2>/dev/null
+	"$1" -F "$NT" && "$1" -A "$NT" -m owner --uid-owner "$JU" -d "$2" -j REJECT &&
+		{ [ -z "$_h" ] || [ "$1" != "${_f}tables" ] ||
+			"$1" -A "$NT" -m owner --uid-owner "$JU" -d "$_h" -p tcp --dport "$_p" -j REJECT; } &&
+		{ "$1" -C OUTPUT -j "$NT" 2>/dev/null || "$1" -I OUTPUT -j "$NT"; }
+}
+
+unfilter() {
+	nft delete table inet "$NT" 2>/dev/null
+	for _i in iptables ip6tables; do
+		"$_i" -D OUTPUT -j "$NT" 2>/dev/null && "$_i" -F "$NT" && "$_i" -X "$NT"
+	done 2>/dev/null
+	return 0
+}
+
+# reap: kill every process of the job user (kill -1 as that user reaches
+# them all, whatever their session); 1 if some are still there after 4 s
+reap() {
+	[ "$JU" = 0 ] && return 0
+	_n=0
+	while grep -Eqs "^Uid:[[:space:]]+${JU}[[:space:]]" /proc/[0-9]*/status; do
+		[ "$_n" -lt 20 ] || return 1
+		asu sh -c 'kill -KILL -1' 2>/dev/null
+		sleep 0.2
+		_n=$((_n + 1))
+	done
+}
+
+# docker's containers, networks and volumes (what the agent found at its
+# first start is kept)
+dk() { docker ps -aq && docker network ls -q && docker volume ls -q; } 2>/dev/null
+
+# wipe: what a run left: its work and diagnostics and, with a job user,
+# its home (afresh from /etc/skel), its files in /tmp, /var/tmp and
+# /dev/shm, its crontab, and docker's new containers, networks and volumes
+wipe() {
+	rm -rf "$RD/_work" "$RD/_diag"
+	if [ "$JU" != 0 ]; then
+		find /tmp /var/tmp /dev/shm -xdev -mindepth 1 -uid "$JU" -delete 2>/dev/null
+		# (only a home of its own: never one shared with another user)
+		case $JH in /?*)
+			[ "$(stat -c %u "$JH" 2>/dev/null)" != "$JU" ] || { rm -rf "$JH" &&
+				mkdir -m 700 "$JH" && { cp -a /etc/skel/. "$JH"; chown -R "$JU:$JG" "$JH"; }; } ;;
+		esac
+		crontab -r -u "$JN" 2>/dev/null
+	fi
+	# shellcheck disable=SC2046
+	if dk >"$T/dk"; then
+		docker rm -fv $(grep -vxFf "$T/docker" "$T/dk")
+		docker network rm $(grep -vxFf "$T/docker" "$T/dk")
+		docker volume rm -f $(grep -vxFf "$T/docker" "$T/dk")
+	fi >/dev/null 2>&1
+	rm -f "$T/dk"
+}
+
 # install_runner: the runner of RP_RUNNER_VERSION in $RD (one there of
 # another version was removed at start).  The package, baked into the AMI
 # as $ROOT/actions-runner-linux-ARCH-VERSION.tar.gz or else downloaded, is
@@ -270,7 +401,25 @@ install_runner() {
 		unhealthy runner-checksum "$_f has SHA-256 $_got, the release says $_want"
 		return 2
 	fi
-	mkdir -p "$RD" && tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f"
+	mkdir -p "$RD" && tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f" && own
+}
+
+# own: the runner is root's, readable by all: a job cannot change what
+# the next run executes (the archive's owner may be the job user's uid)
+own() { chown -R 0:0 "$RD" && chmod -R u+rwX,go+rX,go-w "$RD"; }
+
+# prep: what the job user's runner process reads (its credentials) and
+# writes (work, diagnostics, run.sh's copy of run-helper.sh)
+prep() {
+	[ "$JU" = 0 ] && return 0
+	(
+		cd "$RD" || exit 1
+		chmod 644 .runner .env .path
+		cp -f run-helper.sh.template run-helper.sh
+		mkdir -p _work _diag
+		chown "$JU:$JG" .credentials* _work _diag run-helper.sh
+	) 2>/dev/null
+	return 0
 }
 
 # runner_alive: the runner started here, or by an earlier run of the agent
@@ -280,8 +429,14 @@ runner_alive() {
 		[ "$(readlink "/proc/$RPID/cwd" 2>/dev/null)" = "$(cd "$RD" 2>/dev/null && pwd -P)" ]
 }
 
+# start_runner: run.sh as the job user, with an environment of its own
 start_runner() {
-	(cd "$RD" && exec ./run.sh) >>"$ROOT/runner.log" 2>&1 &
+	_su="setpriv --reuid=$JU --regid=$JG --init-groups" _ra=
+	[ "$JU" != 0 ] || _su='' _ra=RUNNER_ALLOW_RUNASROOT=1
+	# shellcheck disable=SC2086
+	(cd "$RD" && exec $_su env -i HOME="${JH:-/root}" USER="$JN" LOGNAME="$JN" \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+		$_ra ./run.sh) >>"$ROOT/runner.log" 2>&1 &
 	RPID=$!
 	echo "$RPID" >"$T/runner.pid"
 }
@@ -320,6 +475,7 @@ serve() {
 	done
 	cat "$T/config.log" >>"$ROOT/runner.log" 2>/dev/null
 	_tok=
+	prep
 	start_runner
 	# handed back meanwhile (a surplus or late grant, a failed provision):
 	# the next round releases it
@@ -334,14 +490,17 @@ serve() {
 release() {
 	tags set state=releasing || return 1
 	stop_runner
+	reap
 	if [ -f "$RD/.runner" ]; then
 		_tok=$(token remove_token)
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh remove) \
 			>>"$ROOT/runner.log" 2>&1 || log "deregistration failed; runner left offline"
 		_tok=
-		rm -f "$RD/.runner" "$RD/.credentials"
+		rm -f "$RD/.runner" "$RD/.credentials"*
 	fi
-	rm -rf "$RD/_work" "${RUNNER_TEMP:-$RD/_work/_temp}"
+	wipe
+	# nothing of the run may outlive it: else never serve again
+	[ -n "$HEALTH" ] || reap || unhealthy job-processes "processes of $JN outlive kill -KILL"
 	# asked to leave the pool (its runner version is no longer the pool's)
 	tag retire >/dev/null && retire
 	# idle and no run in one write (an agent restarted after it finds
@@ -392,6 +551,8 @@ retire() {
 halt() {
 	log "shutting down: $1"
 	stop_runner
+	reap
+	unfilter
 	shutdown -h now || poweroff
 	exit 0
 }
@@ -417,6 +578,8 @@ if [ -x "$RD/config.sh" ]; then
 	_v=$("$RD/config.sh" --version 2>/dev/null | tail -n 1)
 	if [ "$_v" = "$RP_RUNNER_VERSION" ]; then
 		log "runner v$_v already installed in $RD"
+		# not configured: no run in progress (whose files are its user's)
+		[ -f "$RD/.runner" ] || own
 	else
 		log "runner v$_v in $RD is not v$RP_RUNNER_VERSION: replacing it"
 		rm -rf "$RD"
@@ -433,6 +596,10 @@ if [ ! -f "$ROOT/pre-runner.done" ]; then
 	tags set "pre-runner=$_pr" "runner-version=$RP_RUNNER_VERSION" &&
 		: >"$ROOT/pre-runner.done"
 fi
+# docker's own, before any job (wipe keeps them)
+[ -f "$T/docker" ] || dk >"$T/docker"
+NT=runner_pool_${ID#i-}
+juser
 
 # config.sh refuses root without it (for every call: register and remove)
 [ "$(id -u)" = 0 ] && RUNNER_ALLOW_RUNASROOT=1 && export RUNNER_ALLOW_RUNASROOT

@@ -220,8 +220,14 @@ aws() {
 	dir="$CLOUD_DIR/instances/$id"
 	for _ in $(seq 50); do [ -s "$dir/env.txt" ] && break; sleep 0.1; done
 	run -0 cut -d= -f1 "$dir/env.txt"
-	[[ "${lines[*]}" == "AWS_EC2_METADATA_SERVICE_ENDPOINT AWS_ENDPOINT_URL AWS_ENDPOINT_URL_EC2 AWS_ENDPOINT_URL_SSM HOME PATH PWD RUNNER_POOL_ROOT"* ]]
-	grep -qx "AWS_EC2_METADATA_SERVICE_ENDPOINT=$CLOUD_URL/_imds/$id" "$dir/env.txt"
+	[[ "${lines[*]}" == "AWS_EC2_METADATA_SERVICE_ENDPOINT AWS_ENDPOINT_URL AWS_ENDPOINT_URL_EC2 AWS_ENDPOINT_URL_SSM HOME PATH PWD RUNNER_POOL_ROOT RUNNER_POOL_USER_SUFFIX"* ]]
+	# instance metadata on a port of its own
+	imds=$(cloud_ctl GET /health | jq -r .imds_port)
+	[ "$imds" != "$CLOUD_PORT" ]
+	grep -qx "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$imds/_imds/$id" "$dir/env.txt"
+	grep -qx "RUNNER_POOL_USER_SUFFIX=-${id: -8}" "$dir/env.txt"
+	run -0 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$imds/api/v3/repos/acme/web"
+	[ "$output" = 404 ]
 	grep -qx "RUNNER_POOL_ROOT=$dir" "$dir/env.txt"
 	# shutdown -h now + terminate-on-shutdown: the instance terminates
 	for _ in $(seq 50); do

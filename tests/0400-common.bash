@@ -4,15 +4,64 @@ load helpers
 # has no account-wide request limits to respect
 export RP_WAIT_INTERVAL=0.25 RP_CLAIM_INTERVAL_MS=250
 
+# Jobs run as a user of their own (issue 8).  The agents of a test share
+# this machine, so each test names its job user (runner-user) rp<6 hex>,
+# and the cloud makes it one per instance (<name>-<last 8 of the id>).
+# Where the machine cannot (not root, no useradd or setpriv), the user is
+# root: no separation, the old behaviour; where it has no packet filter,
+# jobs may use instance metadata (job-metadata).  0406 skips, saying why.
+
+# e2e_no_user, e2e_no_filter: why this machine cannot (empty: it can)
+e2e_no_user() {
+	local c
+	[ "$(id -u)" = 0 ] || { echo "not root"; return; }
+	for c in useradd userdel setpriv; do
+		PATH=$PATH:/usr/sbin:/sbin command -v "$c" >/dev/null || { echo "no $c"; return; }
+	done
+}
+e2e_no_filter() {
+	PATH=$PATH:/usr/sbin:/sbin command -v nft >/dev/null ||
+		PATH=$PATH:/usr/sbin:/sbin command -v iptables >/dev/null ||
+		echo "no nft or iptables (apt-get install nftables)"
+}
+
 e2e_setup() {
 	cloud_start "$BATS_TEST_TMPDIR/cloud"
 	cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
 	cloud_ctl POST /github/tokens '{"token":"ghp_e2e0000000000000000000000000000000001","scopes":["repo"]}' >/dev/null
 	export GITHUB_REPOSITORY=acme/web
+	RP_TEST_USER=root RP_TEST_META=false
+	if [ -z "$(e2e_no_user)" ]; then
+		RP_TEST_USER=rp$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+		[ -z "$(e2e_no_filter)" ] || RP_TEST_META=true
+		# the job users reach their runners (in the instances' directories)
+		# by name through bats' own 0700 directories
+		local d=$CLOUD_DIR/instances
+		mkdir -p "$d"
+		while [ -n "${BATS_RUN_TMPDIR:-}" ] && [[ $d == "$BATS_RUN_TMPDIR"* ]]; do
+			chmod go+x "$d"
+			d=${d%/*}
+		done
+	fi
+	export RP_TEST_USER RP_TEST_META
 }
 
 e2e_teardown() {
+	local u d
 	cloud_stop
+	# the cloud removes its instances' users and filters as it stops; what
+	# a cloud killed on its way out left
+	[ "${RP_TEST_USER:-root}" != root ] || return 0
+	for d in "$CLOUD_DIR"/instances/i-*; do
+		[ -d "$d" ] && nft delete table inet "runner_pool_${d##*/i-}" 2>/dev/null
+	done
+	for u in $(getent passwd | cut -d: -f1 | grep "^$RP_TEST_USER-"); do
+		pkill -KILL -u "$u"
+		sleep 0.2
+		userdel -f -r "$u" 2>/dev/null
+		rm -f "/etc/sudoers.d/runner-pool-$u"
+	done
+	return 0
 }
 
 # refresh [INPUT_X=Y...]: refresh with short test timings
@@ -22,7 +71,8 @@ refresh() {
 		INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001 \
 		"INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002" \
 		INPUT_GITHUB_TOKEN=ghp_e2e0000000000000000000000000000000001 \
-		INPUT_AGENT_POLL_SEC=0.5 "$@" "$REPO_ROOT/entrypoint.sh"
+		INPUT_AGENT_POLL_SEC=0.5 INPUT_RUNNER_USER="$RP_TEST_USER" \
+		INPUT_JOB_METADATA="$RP_TEST_META" "$@" "$REPO_ROOT/entrypoint.sh"
 }
 
 provision() { # RUN COUNT [INPUT_X=Y...]

@@ -258,3 +258,15 @@ bad_refresh() {
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[ "$stderr" = "ec2-runner-pool: input mode: 'x?::error::y' is not provision, release or refresh" ]
 }
+
+@test "the user data leaves room for a 4 KiB pre-runner script" {
+	script=$(head -c 3072 /dev/urandom | base64 -w 64)
+	[ "${#script}" -ge 4096 ]
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$script"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" =~ \(([0-9]+)\ bytes\ of\ user\ data\) ]]
+	[ "${BASH_REMATCH[1]}" -le 16384 ]
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$script$script"
+	[ "$status" -eq 100 ]
+	[[ "$stderr" == *"over EC2's 16384: pre-runner-script too long by "* ]]
+}

@@ -10,6 +10,7 @@ See tests/cloud/CONTRACT.md (the interface) and tests/cloud/README.md.
 import argparse
 import errno
 import fnmatch
+import glob
 import heapq
 import json
 import os
@@ -117,10 +118,74 @@ class Reset(Exception):
     """Drop the connection without a reply."""
 
 
+_host_lock = threading.Lock()
+
+
+def host_cleanup(iid):
+    with _host_lock:
+        _host_cleanup(iid)
+
+
+def _host_cleanup(iid):
+    """What an instance's agent left on this machine, which a real instance
+    takes with it: its job users (named <runner-user>-<last 8 of its id>,
+    RUNNER_POOL_USER_SUFFIX), their processes, files and sudo rules, and its
+    nftables table (runner_pool_<id without i->) or iptables chains.  Only
+    as root: nobody else can have made them."""
+    if os.geteuid() != 0:
+        return
+    suffix = "-" + iid[-8:]
+    users = []
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                e = line.split(":")
+                if len(e) > 2 and e[0].endswith(suffix) and e[2] != "0":
+                    users.append((e[0], e[2]))
+    except OSError:
+        pass
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    for name, uid in users:
+        for _ in range(20):
+            left = 0
+            for st in glob.glob("/proc/[0-9]*/status"):
+                try:
+                    with open(st) as f:
+                        m = re.search(r"^Uid:\s+(\d+)", f.read(), re.M)
+                    if m and m.group(1) == uid:
+                        left += 1
+                        os.kill(int(st.split("/")[2]), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            if not left:
+                break
+            time.sleep(0.1)
+        subprocess.call(["find", "/tmp", "/var/tmp", "/dev/shm", "-xdev",
+                         "-mindepth", "1", "-uid", uid, "-delete"], **quiet)
+        # -f: even if a process of it is left (6: no such user, 12: no home)
+        for _ in range(5):
+            if subprocess.call(["userdel", "-f", "-r", name], **quiet) in (0, 6, 12):
+                break
+            time.sleep(0.5)
+        try:
+            os.unlink("/etc/sudoers.d/runner-pool-" + name)
+        except OSError:
+            pass
+    table = "runner_pool_" + iid[2:]
+    if shutil.which("nft"):
+        subprocess.call(["nft", "delete", "table", "inet", table], **quiet)
+    for ipt in ("iptables", "ip6tables"):
+        if shutil.which(ipt):
+            subprocess.call([ipt, "-D", "OUTPUT", "-j", table], **quiet)
+            subprocess.call([ipt, "-F", table], **quiet)
+            subprocess.call([ipt, "-X", table], **quiet)
+
+
 class Cloud(object):
     def __init__(self, state_dir):
         self.state_dir = state_dir
         self.port = 0
+        self.imds_port = 0    # instance metadata of instances with a process
         self.lock = threading.RLock()
         self.settings = dict(DEFAULT_SETTINGS)
         self.faults = []
@@ -248,7 +313,7 @@ class Cloud(object):
         d = os.path.join(self.state_dir, "instances", inst.id)
         home = os.path.join(d, "home")
         stubs = os.path.join(self.state_dir, "stubs", inst.id)
-        os.makedirs(home, exist_ok=True)
+        os.makedirs(home, mode=0o700, exist_ok=True)
         os.makedirs(stubs, exist_ok=True)
         url = "http://127.0.0.1:%d" % self.port
         for name in ("shutdown", "poweroff", "halt"):
@@ -266,18 +331,24 @@ class Cloud(object):
                 "host": os.uname().machine, "uname": REAL_UNAME})
         os.chmod(p, 0o755)
         ud = os.path.join(d, "user-data")
-        with open(ud, "wb") as f:
+        # root's alone on an instance (cloud-init's copy is 0600)
+        with open(os.open(ud, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "wb") as f:
             f.write(inst.user_data)
         env = {
             "PATH": stubs + ":/usr/local/bin:/usr/bin:/bin",
             "HOME": home,
             "RUNNER_POOL_ROOT": d,
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT": "%s/_imds/%s" % (url, inst.id),
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:%d/_imds/%s" % (
+                self.imds_port or self.port, inst.id),
             "AWS_ENDPOINT_URL": url,
             "AWS_ENDPOINT_URL_EC2": url,
             "AWS_ENDPOINT_URL_SSM": url,
+            # the agent's job user is one per instance, as on real machines
+            "RUNNER_POOL_USER_SUFFIX": "-" + inst.id[-8:],
         }
-        console = open(os.path.join(d, "console.log"), "ab")
+        console = os.fdopen(os.open(os.path.join(d, "console.log"),
+                                    os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         try:
             proc = self._popen(["/bin/sh", ud], cwd=d, env=env,
                                stdin=subprocess.DEVNULL, stdout=console,
@@ -318,8 +389,10 @@ class Cloud(object):
             self.spawn_queue.get()()
 
     def kill(self, inst, grace=1.0):
+        # the group, even when its leader (the user data) has returned:
+        # the agent it installed runs on in it
         proc = self.procs.get(inst.id)
-        if proc is None or proc.poll() is not None:
+        if proc is None or getattr(proc, "group_gone", False):
             return
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -333,6 +406,12 @@ class Cloud(object):
         except OSError:
             pass
         proc.poll()
+        proc.group_gone = True   # never signal that group id again
+        # (apart: the timers hold the lock, and userdel takes a while)
+        for iid, p in list(self.procs.items()):
+            if p is proc:
+                threading.Thread(target=host_cleanup, args=(iid,),
+                                 daemon=True).start()
 
     def kill_all(self):
         for proc in list(self.procs.values()):
@@ -345,6 +424,8 @@ class Cloud(object):
                 proc.wait(timeout=2)
             except (subprocess.TimeoutExpired, OSError):
                 pass
+        for iid in list(self.procs):
+            host_cleanup(iid)
         self.procs.clear()
 
     def process_status(self, inst):
@@ -472,7 +553,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         status = 0
         try:
-            if path.startswith("/_cloud/github/") or (
+            if getattr(self.server, "imds_only", False) and \
+                    not path.startswith("/_imds/"):
+                status = 404
+                self._send(404, {"Content-Type": "text/html"},
+                           imds._page(404, "Not Found"))
+            elif path.startswith("/_cloud/github/") or (
                     path.startswith(GITHUB_PREFIXES)):
                 status = self._github(path, query, body)
             elif path.startswith("/_cloud/"):
@@ -530,6 +616,14 @@ class Handler(BaseHTTPRequestHandler):
         who = parts[2]
         rest = parts[4] if len(parts) > 4 else ""
         cloud = self.cloud
+        # an instance with a process has its metadata on the IMDS port
+        # only, as a real one has it at a link-local address only: the
+        # main port's GitHub must stay reachable where metadata is not
+        if not getattr(self.server, "imds_only", False) and \
+                who in cloud.procs:
+            self._send(404, {"Content-Type": "text/html"},
+                       imds._page(404, "Not Found"))
+            return 404
         f = cloud.fault("imds", rest, ("slow",))
         if f:
             time.sleep(float(f.get("delay_ms", 1000)) / 1000.0)
@@ -694,6 +788,7 @@ class Handler(BaseHTTPRequestHandler):
         top = parts[0] if parts else ""
         if top == "health" and method == "GET":
             return self._json(200, {"ok": True, "port": cloud.port,
+                                    "imds_port": cloud.imds_port,
                                     "github": github is not None})
         if top == "reset" and method == "POST":
             cloud.reset()
@@ -831,13 +926,22 @@ def main(argv=None):
     server = Server(("127.0.0.1", args.port), Handler)
     server.cloud = cloud
     cloud.port = server.server_address[1]
+    # the instances' metadata on a port of its own, which a packet filter
+    # can tell from the main port (what 169.254.169.254 is on EC2)
+    imds_server = Server(("127.0.0.1", 0), Handler)
+    imds_server.cloud = cloud
+    imds_server.imds_only = True
+    cloud.imds_port = imds_server.server_address[1]
+    threading.Thread(target=imds_server.serve_forever, kwargs={"poll_interval": 0.2},
+                     name="imds", daemon=True).start()
     if github is not None and hasattr(github, "init"):
         github.init(GitHubContext(cloud))
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % cloud.port)
     os.rename(tmp, args.port_file)
-    cloud.log.write("listening on 127.0.0.1:%d (pid %d)\n" % (cloud.port, os.getpid()))
+    cloud.log.write("listening on 127.0.0.1:%d, instance metadata on %d (pid %d)\n" % (
+        cloud.port, cloud.imds_port, os.getpid()))
 
     def stop(*_):
         threading.Thread(target=server.shutdown, daemon=True).start()
