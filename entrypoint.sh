@@ -168,8 +168,9 @@ refresh)
 		for w in $RP_RUNNER_SHA256; do
 			case $w in
 			x64=* | arm64=* | arm=*)
-				case ${w#*=} in *[!0-9a-f]*) bad runner-sha256 "'$w' is not valid" ;; esac
-				[ "${#w}" -eq $((${#w%%=*} + 65)) ] || bad runner-sha256 "'$w' is not valid" ;;
+				h=${w#*=}
+				case $h in *[!0-9a-f]*) bad runner-sha256 "'$w' is not valid" ;; esac
+				[ "${#h}" -eq 64 ] || bad runner-sha256 "'$w' is not valid" ;;
 			*) bad runner-sha256 "'$w' is not valid" ;;
 			esac
 		done
@@ -185,10 +186,7 @@ refresh)
 		bad agent-poll-sec "$RP_AGENT_POLL is below 0.1 seconds"
 	RP_CLAIM_TTL=$(inp claim-ttl-sec 120)
 	int claim-ttl-sec "$RP_CLAIM_TTL" 5 3600
-	RP_RUNNER_USER=$(inp runner-user runner)
-	line runner-user "$RP_RUNNER_USER"
-	printf '%s\n' "$RP_RUNNER_USER" | grep -Eqx '[a-z_][a-z0-9_-]{0,22}' ||
-		bad runner-user "'$(printf '%s' "$RP_RUNNER_USER" | head -c 40 | tr -c '[:graph:]' '?')' is not a user name (a-z 0-9 _ -, at most 23)"
+	RP_RUNNER_USER=$(valid runner-user "$(inp runner-user runner)" user) || exit 100
 	RP_RUNNER_SUDO=$(inp runner-sudo false)
 	case $RP_RUNNER_SUDO in true | false) ;;
 	*) bad runner-sudo "'$RP_RUNNER_SUDO' is not true or false" ;; esac

@@ -33,7 +33,7 @@ static const char usage[] =
 "  class, usage, type (an instance type pattern), scope (owner/repo or\n"
 "  org), runner-version (latest or N.N.N), number (a whole number in\n"
 "  --range, default 0:999999999), seconds (0.001-600, up to 3 decimals),\n"
-"  token (a GitHub token: printable, no blanks)\n"
+"  token (a GitHub token: printable, no blanks), user (a Unix user name)\n"
 "\n"
 "  --list            VALUE is a list of words\n"
 "  --count N         at most N words, 1-1000 (default 100)\n"
@@ -92,7 +92,11 @@ check_runner_version(const char *s)
 {
 	struct runnerver v;
 
-	return strcmp(s, "latest") == 0 ? 0 : runnerver_parse(s, &v);
+	if (strcmp(s, "latest") == 0)
+		return 0;
+	if (*s == 'v')	/* the tag's form; the input is the version */
+		return error_set(EXIT_PERM, "'%s' is not latest or N.N.N", s);
+	return runnerver_parse(s, &v);
 }
 
 static int
@@ -129,6 +133,7 @@ static const struct kind {
 	{ "token", check_token, 1 },
 	{ "type", validate_type_pattern, 0 },
 	{ "usage", validate_usage, 0 },
+	{ "user", validate_user_name, 0 },
 };
 
 /* Print the message with control characters as '?'; EXIT_PERM. */

@@ -276,3 +276,15 @@ validate_template_name(const char *s)
 		    "(3-128 of letters, digits, '(', ')', '.', '-', '/', '_')", s);
 	return 0;
 }
+
+int
+validate_user_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 23 || !all_of(s, "_-", 1) || s[0] == '-' ||
+	    isdigit((unsigned char)s[0]))
+		return error_set(EXIT_PERM, "'%s' is not a user name (a-z 0-9 _ -, "
+		    "at most 23, not starting with a digit or '-')", s);
+	return 0;
+}

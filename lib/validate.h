@@ -30,6 +30,8 @@ int validate_type_pattern(const char *);
 int validate_state(const char *);	/* created|running|... */
 /* SSM parameter name: /a/b, [A-Za-z0-9_.-/], up to 1011 chars */
 int validate_parameter_name(const char *);
+/* a Unix user name: [a-z_][a-z0-9_-], at most 23 (room for a suffix) */
+int validate_user_name(const char *);
 /* a launch template name: 3-128 of letters, digits, ( ) . - / _ (EC2's rule) */
 int validate_template_name(const char *);
 /* IAM instance profile name or arn */

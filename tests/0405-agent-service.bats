@@ -125,8 +125,9 @@ state_of() { pool-list --pool acme/web --id "$1" | jq -r .state; }
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"no answer from its agent in 7s; trying another"* ]]
 	[[ "$stderr" == *"launched=1"* ]]
-	# the claim timeout is 30 s; the silence is judged after 3 polls + 5 s
-	[ $(($(date +%s) - t0)) -lt 20 ]
+	# the claim timeout is 30 s, which alone the old wait took before the
+	# launch; the silence is judged after 3 polls + 5 s
+	[ $(($(date +%s) - t0)) -lt 30 ]
 	# its claim was withdrawn
 	[ "$(count --state idle)" -eq 1 ]
 	[ "$(pool-list --pool acme/web --state idle | jq '.claims | length')" -eq 0 ]
