@@ -102,15 +102,6 @@ capacity(const char *code)
 	return 0;
 }
 
-static int
-not_found(struct aws *a)
-{
-	const char *c = aws_error_code(a);
-
-	return strncmp(c, "InvalidLaunchTemplateName.NotFound", 34) == 0 ||
-	    strncmp(c, "InvalidLaunchTemplateId.NotFound", 32) == 0;
-}
-
 /*
  * The template's default version, and the architecture of its AMI: EC2
  * Fleet picks attribute-based types only of that architecture, so it is
@@ -130,7 +121,7 @@ template_arch(struct aws *a, const char *tname, char *version, size_t vlen,
 	x = aws_query(a, "DescribeLaunchTemplateVersions", &p);
 	aws_params_free(&p);
 	if (x == NULL)
-		return not_found(a) ? error_set(EXIT_PERM, "launch template "
+		return ec2_template_missing(a) ? error_set(EXIT_PERM, "launch template "
 		    "'%s' does not exist in %s", tname, aws_region(a)) : -1;
 	v = xml_path(x, "launchTemplateVersionSet/item");
 	snprintf(version, vlen, "%s", xml_text(v, "versionNumber"));

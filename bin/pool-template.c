@@ -139,15 +139,6 @@ differs(const struct xml *d, const struct spec *s)
 }
 
 static int
-not_found(struct aws *a)
-{
-	const char *c = aws_error_code(a);
-
-	return strncmp(c, "InvalidLaunchTemplateName.NotFound", 34) == 0 ||
-	    strncmp(c, "InvalidLaunchTemplateId.NotFound", 32) == 0;
-}
-
-static int
 tag_arch(struct aws *a, const char *id, const char *arch)
 {
 	const char *ids[1];
@@ -281,7 +272,7 @@ main(int argc, char **argv)
 	aws_param(&p, "LaunchTemplateVersion.1", "$Default");
 	x = aws_query(aws, "DescribeLaunchTemplateVersions", &p);
 	aws_params_free(&p);
-	if (x == NULL && !not_found(aws))
+	if (x == NULL && !ec2_template_missing(aws))
 		goto fail;
 	error_clear();
 	if (x == NULL) {

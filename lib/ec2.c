@@ -280,3 +280,12 @@ ec2_instance_types(struct aws *a, const char *arch,
 	xml_free(x);
 	return n;
 }
+
+int
+ec2_template_missing(struct aws *a)
+{
+	const char *c = aws_error_code(a);
+
+	return strncmp(c, "InvalidLaunchTemplateName.NotFound", 34) == 0 ||
+	    strncmp(c, "InvalidLaunchTemplateId.NotFound", 32) == 0;
+}

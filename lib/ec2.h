@@ -98,4 +98,7 @@ int ec2_image_architecture(struct aws *, const char *ami, char *arch,
 long ec2_instance_types(struct aws *, const char *arch,
     const struct ec2_requirements *, char *first, size_t firstlen);
 
+/* The last error of a was EC2's "no such launch template" (by name or id). */
+int ec2_template_missing(struct aws *a);
+
 #endif
