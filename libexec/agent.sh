@@ -434,9 +434,11 @@ start_runner() {
 	_su="setpriv --reuid=$JU --regid=$JG --init-groups" _ra=
 	[ "$JU" != 0 ] || _su='' _ra=RUNNER_ALLOW_RUNASROOT=1
 	# shellcheck disable=SC2086
+	# a clean environment but the agent's PATH (systemd's default on an
+	# instance; the machine's own commands first wherever it runs)
 	(cd "$RD" && exec $_su env -i HOME="${JH:-/root}" USER="$JN" LOGNAME="$JN" \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-		$_ra ./run.sh) >>"$ROOT/runner.log" 2>&1 &
+		PATH="${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}" \
+		LANG=C.UTF-8 $_ra ./run.sh) >>"$ROOT/runner.log" 2>&1 &
 	RPID=$!
 	echo "$RPID" >"$T/runner.pid"
 }
