@@ -32,7 +32,7 @@ REFRESH=(INPUT_MODE=refresh INPUT_AMI=ami-0a1b2c3d4e5f60001
 	INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001
 	"INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002"
 	INPUT_GITHUB_TOKEN=ghp_demo000000000000000000000000000001
-	INPUT_IDLE_TIME_SEC=4 INPUT_AGENT_POLL_SEC=0.5
+	INPUT_IDLE_TIME_SEC=12 INPUT_AGENT_POLL_SEC=0.5
 	'INPUT_PRE_RUNNER_SCRIPT=echo pre-runner ran')
 
 step "refresh: configuration, launch template (agent as user data), registration token"
@@ -69,8 +69,8 @@ pool
 jobs_on 7002 2
 act INPUT_MODE=release INPUT_RUN_ID=7002 >/dev/null
 
-step "let the idle time (4 s) pass, then refresh reaps the expired runners"
-sleep 5
+step "let the idle time (12 s) pass, then refresh reaps the expired runners"
+sleep 13
 act "${REFRESH[@]}" INPUT_GRACE_SEC=0 | jq -c .
 sleep 1
 pool-list --pool acme/web --all 2>/dev/null |
