@@ -12,6 +12,17 @@ cloud_check_endpoints || { echo "demo: refusing to run" >&2; exit 1; }
 
 DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rp-demo.XXXXXX")
 trap 'cloud_stop; [ -n "${DEMO_KEEP:-}" ] || rm -rf "$DEMO_DIR"' EXIT
+# the jobs run as a user of their own (issue 8): as root, one made for the
+# demo (the cloud removes it with its instance), reaching its runner by name
+# through the demo's 0700 directory; without root or useradd, as this user
+DEMO_USER=root DEMO_META=false
+if [ "$(id -u)" = 0 ] && PATH=$PATH:/usr/sbin:/sbin command -v useradd >/dev/null &&
+	command -v setpriv >/dev/null; then
+	DEMO_USER=rpdemo$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
+	PATH=$PATH:/usr/sbin:/sbin command -v nft >/dev/null ||
+		PATH=$PATH:/usr/sbin:/sbin command -v iptables >/dev/null || DEMO_META=true
+	chmod go+x "$DEMO_DIR"
+fi
 cloud_start "$DEMO_DIR/cloud"
 cloud_check_endpoints || { echo "demo: refusing to run" >&2; exit 1; }
 
@@ -33,6 +44,7 @@ REFRESH=(INPUT_MODE=refresh INPUT_AMI=ami-0a1b2c3d4e5f60001
 	"INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002"
 	INPUT_GITHUB_TOKEN=ghp_demo000000000000000000000000000001
 	INPUT_IDLE_TIME_SEC=12 INPUT_AGENT_POLL_SEC=0.5
+	INPUT_RUNNER_USER="$DEMO_USER" INPUT_JOB_METADATA="$DEMO_META"
 	'INPUT_PRE_RUNNER_SCRIPT=echo pre-runner ran')
 
 step "refresh: configuration, launch template (agent as user data), registration token"
