@@ -6,6 +6,7 @@ import zlib
 
 ACCOUNT = "123456789012"
 VPC = "vpc-0a1b2c3d4e5f60718"
+DEFAULT_GROUP = "sg-0a1b2c3d4e5f60001"   # the default VPC's, in VPC
 
 # subnet id -> (az letter, first private address as a /18 base "10.0.X")
 KNOWN_SUBNETS = {

@@ -8,6 +8,7 @@ See tests/cloud/CONTRACT.md (the interface) and tests/cloud/README.md.
 """
 
 import argparse
+import base64
 import errno
 import fnmatch
 import glob
@@ -71,6 +72,12 @@ DEFAULT_SETTINGS = {
     "region": "us-east-1",
     "aws_limits": False,        # token buckets with AWS's published API limits
     "spot_warning_ms": 120000,  # spot interruption notice -> termination
+    # IAM, one switch per action: the actions ("ec2:CreateFleet",
+    # "ssm:PutParameter", "*" wildcards) the caller's policy does not allow
+    "denied_actions": [],
+    # instance types not offered in an AZ, as "TYPE@AZ" patterns
+    # ("c7g.*@us-east-1e"); DescribeInstanceTypeOfferings leaves them out
+    "unoffered": [],
 }
 
 GITHUB_PREFIXES = ("/api/v3/", "/_runner/", "/actions/runner/releases/",
@@ -731,6 +738,46 @@ class Handler(BaseHTTPRequestHandler):
                     code, msg = (("ServiceUnavailable", "") if status == 503 else
                                  ("InternalServerError", ""))
             return finish(self._error(service, status, code, msg), code)
+        denied = any(fnmatch.fnmatchcase("%s:%s" % (service, action or ""), pat)
+                     for pat in cloud.settings["denied_actions"])
+        if service == "ec2" and params.get("DryRun", "").lower() == "true":
+            # EC2's DryRun: the permission is checked (and the resources
+            # named must exist), nothing changes, and the answer is an
+            # error either way: DryRunOperation (412) "Request would have
+            # succeeded, but DryRun flag is set." or UnauthorizedOperation
+            # (403) with an encoded message that does not name the action
+            # in clear.  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+            # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/query-api-troubleshooting.html
+            call.update(mutating=False, dry_run=True)
+            if denied:
+                return finish(self._unauthorized(), "UnauthorizedOperation")
+            try:
+                with cloud.lock:
+                    cloud.ec2.dry_run(action, params)
+            except ec2.Error as e:
+                return finish(self._error(service, e.status, e.code, e.message),
+                              e.code)
+            return finish(self._error(service, 412, "DryRunOperation",
+                                      "Request would have succeeded, but DryRun "
+                                      "flag is set."), "DryRunOperation")
+        if denied:
+            call["mutating"] = False    # refused: nothing changed
+            if service == "ec2":
+                return finish(self._unauthorized(), "UnauthorizedOperation")
+            # SSM: AccessDeniedException (400), the action and resource in
+            # clear; https://docs.aws.amazon.com/systems-manager/latest/APIReference/CommonErrors.html
+            name = ""
+            try:
+                name = json.loads(body.decode("utf-8") or "{}").get("Name") or ""
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                pass
+            msg = ("User: arn:aws:iam::%s:user/local is not authorized to "
+                   "perform: ssm:%s on resource: arn:aws:ssm:%s:%s:parameter%s "
+                   "because no identity-based policy allows the ssm:%s action" % (
+                       catalog.ACCOUNT, action, cloud.settings["region"],
+                       catalog.ACCOUNT, name, action))
+            return finish(self._error(service, 400, "AccessDeniedException", msg),
+                          "AccessDeniedException")
         try:
             with cloud.lock:
                 if service == "ssm":
@@ -746,6 +793,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"Content-Type": "text/xml;charset=UTF-8",
                              "Server": "AmazonEC2"}, out)
         return finish(200, None)
+
+    def _unauthorized(self):
+        """EC2's UnauthorizedOperation: the action only inside the encoded
+        message (sts:DecodeAuthorizationMessage reads it), as EC2 words it."""
+        enc = base64.urlsafe_b64encode(os.urandom(96)).decode().rstrip("=")
+        return self._error("ec2", 403, "UnauthorizedOperation",
+                           "You are not authorized to perform this operation. "
+                           "Encoded authorization failure message: " + enc)
 
     def _error(self, service, status, code, message):
         if service == "ssm":
@@ -801,6 +856,9 @@ class Handler(BaseHTTPRequestHandler):
                     want = type(DEFAULT_SETTINGS[k])
                     if want is bool and not isinstance(v, bool):
                         raise ValueError("setting %r wants true or false" % k)
+                    if want is list and not (isinstance(v, list) and
+                                             all(isinstance(x, str) for x in v)):
+                        raise ValueError("setting %r wants a list of strings" % k)
                     cloud.settings[k] = want(v)
             elif method != "GET":
                 return self._json(405, {"error": "GET or POST"})
@@ -846,6 +904,10 @@ class Handler(BaseHTTPRequestHandler):
                             "latest": t.latest, "tags": t.tags,
                             "versions": {str(n): v[0] for n, v in t.versions.items()}})
             return self._json(200, {"templates": out})
+        if top == "subnets" and method == "POST":
+            return self._json(200, {"subnet_id": cloud.ec2.register_subnet(req)})
+        if top == "security-groups" and method == "POST":
+            return self._json(200, {"group_id": cloud.ec2.register_group(req)})
         if top == "images":
             if method == "POST":
                 return self._json(200, {"image_id": cloud.ec2.register_image(req)})

@@ -546,6 +546,21 @@ INSTANCE_TYPE_FILTERS = {
 }
 
 
+SUBNET_FILTERS = {
+    # (id, {"vpc_id", "az", ...})
+    "subnet-id": lambda r: [r[0]],
+    "vpc-id": lambda r: [r[1]["vpc_id"]],
+    "availability-zone": lambda r: [r[1]["az"]],
+    "state": lambda r: ["available"],
+}
+
+OFFERING_FILTERS = {
+    # (instance type, location)
+    "instance-type": lambda r: [r[0]],
+    "location": lambda r: [r[1]],
+}
+
+
 def _page_token(kind, start):
     return base64.b64encode(("%s:%d:%s" % (kind, start, uuid.uuid4().hex[:8]))
                             .encode()).decode()
@@ -580,6 +595,8 @@ class EC2(object):
         self.client_tokens = {}   # (action, token) -> response bytes
         self.seq = 0
         self.next_ip = {}
+        self.subnets = {}         # id -> {"vpc_id", "az", "available"}, registered
+        self.groups = {}          # id -> {"vpc_id", "name"}, registered
 
     # helpers
 
@@ -1299,6 +1316,191 @@ class EC2(object):
         if start + limit < len(types):
             body += el("nextToken", _page_token("dit", start + limit))
         return body
+
+
+    # --- networking (read only: subnets, security groups, type offerings) ---
+
+    def subnet(self, sid):
+        """{"vpc_id", "az", "cidr", "available"} of a subnet that exists, or
+        None: the four of the catalogue and those registered."""
+        region = self.settings()["region"]
+        if sid in self.subnets:
+            d = dict(self.subnets[sid])
+        elif sid in catalog.KNOWN_SUBNETS:
+            d = {"vpc_id": catalog.VPC, "available": None}
+        else:
+            return None
+        az, az_id, base = catalog.subnet_info(sid, region)
+        d.setdefault("az", az)
+        d["az_id"] = az_id
+        d["cidr"] = "%d.%d.%d.0/18" % base
+        if d.get("available") is None:
+            # a /18 less AWS's 5 reserved addresses and those in use
+            used = sum(1 for i in self.instances.values()
+                       if i.subnet == sid and i.state != "terminated")
+            d["available"] = 16384 - 5 - used
+        return d
+
+    def register_subnet(self, spec):
+        """Control API: make a subnet exist (in another VPC, say)."""
+        sid = spec.get("subnet_id") or hexid("subnet")
+        if not catalog.SUBNET_RE.match(sid):
+            raise ValueError("bad subnet id %r" % sid)
+        d = {"vpc_id": spec.get("vpc_id", catalog.VPC),
+             "available": spec.get("available")}
+        if spec.get("az"):
+            d["az"] = spec["az"]
+        if d["available"] is not None:
+            d["available"] = int(d["available"])
+        self.subnets[sid] = d
+        return sid
+
+    def group(self, gid):
+        if gid in self.groups:
+            return self.groups[gid]
+        if gid == catalog.DEFAULT_GROUP:
+            return {"vpc_id": catalog.VPC, "name": "default"}
+        return None
+
+    def register_group(self, spec):
+        """Control API: make a security group exist."""
+        gid = spec.get("group_id") or hexid("sg")
+        if not catalog.SG_RE.match(gid):
+            raise ValueError("bad security group id %r" % gid)
+        self.groups[gid] = {"vpc_id": spec.get("vpc_id", catalog.VPC),
+                            "name": spec.get("name") or "group-" + gid[3:]}
+        return gid
+
+    def op_DescribeSubnets(self, params, p):
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html
+        ids = [v for v in members(p.get("SubnetId")) if isinstance(v, str)]
+        for sid in ids:
+            if not catalog.SUBNET_RE.match(sid):
+                raise Error("InvalidSubnetID.Malformed",
+                            'Invalid id: "%s"' % sid)
+        missing = [s for s in dict.fromkeys(ids) if self.subnet(s) is None]
+        if missing:
+            raise Error("InvalidSubnetID.NotFound",
+                        "The subnet ID '%s' does not exist" % ", ".join(missing))
+        pool = list(dict.fromkeys(ids)) or (
+            list(catalog.KNOWN_SUBNETS) +
+            [s for s in self.subnets if s not in catalog.KNOWN_SUBNETS])
+        filters = parse_filters(p, SUBNET_FILTERS)
+        items = []
+        for sid in pool:
+            d = self.subnet(sid)
+            if filters and not matches((sid, d), filters):
+                continue
+            items.append("".join([
+                "<item>", el("subnetId", sid),
+                el("subnetArn", "arn:aws:ec2:%s:%s:subnet/%s" % (
+                    self.settings()["region"], catalog.ACCOUNT, sid)),
+                "<state>available</state>", el("vpcId", d["vpc_id"]),
+                el("ownerId", catalog.ACCOUNT), el("cidrBlock", d["cidr"]),
+                el("availableIpAddressCount", d["available"]),
+                el("availabilityZone", d["az"]),
+                el("availabilityZoneId", d["az_id"]),
+                "<defaultForAz>false</defaultForAz>",
+                "<mapPublicIpOnLaunch>false</mapPublicIpOnLaunch>",
+                "</item>"]))
+        return "<subnetSet>%s</subnetSet>" % "".join(items)
+
+    def op_DescribeSecurityGroups(self, params, p):
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroups.html
+        ids = [v for v in members(p.get("GroupId")) if isinstance(v, str)]
+        for gid in ids:
+            if not catalog.SG_RE.match(gid):
+                raise Error("InvalidGroupId.Malformed",
+                            'Invalid id: "%s" (expecting "sg-...")' % gid)
+        missing = [g for g in dict.fromkeys(ids) if self.group(g) is None]
+        if missing:
+            raise Error("InvalidGroup.NotFound",
+                        "The security group '%s' does not exist" % missing[0])
+        pool = list(dict.fromkeys(ids)) or (
+            [catalog.DEFAULT_GROUP] + [g for g in self.groups
+                                       if g != catalog.DEFAULT_GROUP])
+        items = []
+        for gid in pool:
+            g = self.group(gid)
+            items.append("".join([
+                "<item>", el("ownerId", catalog.ACCOUNT), el("groupId", gid),
+                el("groupName", g["name"]),
+                el("groupDescription", "security group " + g["name"]),
+                el("vpcId", g["vpc_id"]), "<ipPermissions/>",
+                "<ipPermissionsEgress><item><ipProtocol>-1</ipProtocol>"
+                "<ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges>"
+                "</item></ipPermissionsEgress>", "</item>"]))
+        return "<securityGroupInfo>%s</securityGroupInfo>" % "".join(items)
+
+    def offered(self, itype, az):
+        """Whether the type is offered in the AZ: every catalogue type in
+        every AZ of the region (a-f) but those the setting unoffered lists
+        as "TYPE@AZ" patterns."""
+        return not any(fnmatch.fnmatchcase("%s@%s" % (itype, az), pat)
+                       for pat in self.settings()["unoffered"])
+
+    def op_DescribeInstanceTypeOfferings(self, params, p):
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstanceTypeOfferings.html
+        kind = params.get("LocationType") or "region"
+        region = self.settings()["region"]
+        if kind == "region":
+            locs = [region]
+        elif kind == "availability-zone":
+            locs = [region + c for c in "abcdef"]
+        elif kind == "availability-zone-id":
+            locs = [catalog.subnet_info("subnet-00000000", region)[1][:-1] + str(n)
+                    for n in range(1, 7)]
+        else:
+            raise Error("InvalidParameterValue",
+                        "Invalid value '%s' for LocationType" % kind)
+        filters = parse_filters(p, OFFERING_FILTERS)
+        rows = []
+        for t in sorted(catalog.TYPES):
+            for loc in locs:
+                az = (region + "abcdef"[int(loc[-1]) - 1]
+                      if kind == "availability-zone-id" else loc)
+                if kind != "region" and not self.offered(t, az):
+                    continue
+                if filters and not matches((t, loc), filters):
+                    continue
+                rows.append((t, loc))
+        limit = params.get("MaxResults")
+        limit = integer(limit, "MaxResults", 5, 1000) if limit is not None else 1000
+        start = _page_start(params.get("NextToken"), "dito")
+        page = rows[start:start + limit]
+        body = "<instanceTypeOfferingSet>%s</instanceTypeOfferingSet>" % "".join(
+            "<item>%s%s%s</item>" % (el("instanceType", t),
+                                     el("locationType", kind), el("location", loc))
+            for t, loc in page)
+        if start + limit < len(rows):
+            body += el("nextToken", _page_token("dito", start + limit))
+        return body
+
+    # --- DryRun ---
+
+    def dry_run(self, action, params):
+        """What EC2 checks of a DryRun request besides the permission, read
+        only: the resources it names must exist.  Raises Error, or returns
+        and the caller answers DryRunOperation."""
+        if getattr(self, "op_" + action, None) is None:
+            raise Error("InvalidAction",
+                        "The action %s is not valid for this web service." % action)
+        p = tree(params)
+        now = self.now()
+        if action == "TerminateInstances" or action == "StopInstances":
+            ids = [v for v in members(p.get("InstanceId")) if isinstance(v, str)]
+            self.check_ids(ids, now)
+        elif action in ("CreateTags", "DeleteTags"):
+            self._tag_targets(p, now)
+        elif action in ("CreateLaunchTemplateVersion", "ModifyLaunchTemplate",
+                        "DeleteLaunchTemplate"):
+            self._template(p)
+        elif action == "CreateFleet":
+            for c in members(p.get("LaunchTemplateConfigs")):
+                spec = c.get("LaunchTemplateSpecification")
+                if isinstance(spec, dict):
+                    t = self._template(spec)
+                    t.resolve(scalar(spec, "Version"))
 
     # --- fleets ---
 

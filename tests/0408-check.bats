@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# pool-check (mode: check): a pool's whole setup verified with read-only
+# calls and EC2's DryRun, one row per check, against the local cloud.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+
+teardown_file() {
+	cloud_stop
+}
+
+setup() {
+	cloud_ctl POST /reset >/dev/null
+}
+
+# ec2 ACTION [PARAM=VALUE...]: one signed EC2 Query call with curl's SigV4;
+# the body on stdout, the HTTP status in $BATS_TEST_TMPDIR/status
+ec2() {
+	local a=$1 d="Action=$1&Version=2016-11-15" kv
+	shift
+	for kv in "$@"; do d="$d&$kv"; done
+	curl -sS -o /dev/stdout -w '%{stderr}%{http_code}' \
+		--aws-sigv4 aws:amz:us-east-1:ec2 \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H 'Content-Type: application/x-www-form-urlencoded' \
+		--data "$d" "$AWS_ENDPOINT_URL_EC2/" 2>"$BATS_TEST_TMPDIR/status"
+}
+
+@test "cloud: EC2 answers DryRun with DryRunOperation (412), or UnauthorizedOperation (403) for a denied action, changing nothing" {
+	id=$(cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}')
+	run -0 ec2 TerminateInstances InstanceId.1="$id" DryRun=true
+	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 412 ]
+	[[ "$output" == *"<Code>DryRunOperation</Code><Message>Request would have succeeded, but DryRun flag is set.</Message>"* ]]
+	cloud_ctl POST /settings '{"denied_actions":["ec2:TerminateInstances"]}' >/dev/null
+	run -0 ec2 TerminateInstances InstanceId.1="$id" DryRun=true
+	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 403 ]
+	[[ "$output" == *"<Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation. Encoded authorization failure message: "* ]]
+	# the encoded message does not name the action in clear, as EC2's
+	[[ "$output" != *TerminateInstances* ]]
+	run -0 ec2 TerminateInstances InstanceId.1="$id"
+	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 403 ]
+	run -0 ec2 CreateTags ResourceId.1="$id" Tag.1.Key=a Tag.1.Value=b DryRun=true
+	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 412 ]
+	# a DryRun still checks the resources: a missing instance is NotFound
+	run -0 ec2 CreateTags ResourceId.1=i-00000000000000000 Tag.1.Key=a Tag.1.Value=b DryRun=true
+	[[ "$output" == *"<Code>InvalidInstanceID.NotFound</Code>"* ]]
+	run -0 cloud_ctl GET "/instances/$id"
+	jq -e '.state == "running" and (.tags | has("a") | not)' <<<"$output"
+	run -0 cloud_mutating_calls
+	[ -z "$output" ]
+	[ "$(cloud_calls service=ec2 | jq -s 'map(select(.dry_run)) | length')" -eq 4 ]
+}
+
+@test "cloud: a denied SSM action is AccessDeniedException naming the action and parameter" {
+	cloud_ctl POST /settings '{"denied_actions":["ssm:Get*"]}' >/dev/null
+	run -100 --separate-stderr pool-param get /runner-pool/acme/web/config
+	[[ "$stderr" == *"AccessDeniedException: User: arn:aws:iam::123456789012:user/local is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/runner-pool/acme/web/config"* ]]
+	echo x | pool-param put /runner-pool/acme/web/config >/dev/null
+}
+
+@test "cloud: DescribeSubnets, DescribeSecurityGroups and DescribeInstanceTypeOfferings in EC2's shapes" {
+	cloud_ctl POST /subnets '{"subnet_id":"subnet-0bbbbbbbbbbbbbbb1","vpc_id":"vpc-0ffffffffffffffff","az":"us-east-1e","available":3}' >/dev/null
+	run -0 ec2 DescribeSubnets SubnetId.1=subnet-0a1b2c3d4e5f60002 SubnetId.2=subnet-0bbbbbbbbbbbbbbb1
+	[[ "$output" == *"<subnetId>subnet-0a1b2c3d4e5f60002</subnetId>"*"<vpcId>vpc-0a1b2c3d4e5f60718</vpcId>"*"<availableIpAddressCount>16379</availableIpAddressCount><availabilityZone>us-east-1b</availabilityZone>"* ]]
+	[[ "$output" == *"<vpcId>vpc-0ffffffffffffffff</vpcId>"*"<availableIpAddressCount>3</availableIpAddressCount><availabilityZone>us-east-1e</availabilityZone>"* ]]
+	run -0 ec2 DescribeSubnets SubnetId.1=subnet-0cccccccccccccccc
+	[ "$(cat "$BATS_TEST_TMPDIR/status")" = 400 ]
+	[[ "$output" == *"<Code>InvalidSubnetID.NotFound</Code><Message>The subnet ID 'subnet-0cccccccccccccccc' does not exist</Message>"* ]]
+	run -0 ec2 DescribeSecurityGroups GroupId.1=sg-0a1b2c3d4e5f60001
+	[[ "$output" == *"<securityGroupInfo><item><ownerId>123456789012</ownerId><groupId>sg-0a1b2c3d4e5f60001</groupId>"*"<vpcId>vpc-0a1b2c3d4e5f60718</vpcId>"* ]]
+	run -0 ec2 DescribeSecurityGroups GroupId.1=sg-0cccccccccccccccc
+	[[ "$output" == *"<Code>InvalidGroup.NotFound</Code>"* ]]
+	cloud_ctl POST /settings '{"unoffered":["c7g.*@us-east-1d"]}' >/dev/null
+	run -0 ec2 DescribeInstanceTypeOfferings LocationType=availability-zone \
+		Filter.1.Name=instance-type Filter.1.Value.1=c7g.large Filter.1.Value.2=c5.large
+	[[ "$output" == *"<item><instanceType>c5.large</instanceType><locationType>availability-zone</locationType><location>us-east-1a</location></item>"* ]]
+	[[ "$output" == *"<location>us-east-1d</location>"* ]]
+	n=$(grep -o '<item>' <<<"$output" | wc -l)
+	[ "$n" -eq 11 ]   # c5.large in a-f, c7g.large in a-c, e, f
+	[[ "$output" != *"<instanceType>c7g.large</instanceType><locationType>availability-zone</locationType><location>us-east-1d</location>"* ]]
+}
