@@ -75,6 +75,12 @@ aws_http(struct aws *a)
 }
 
 const char *
+aws_creds_source(const struct aws *a)
+{
+	return a->creds.source;
+}
+
+const char *
 aws_error_code(const struct aws *a)
 {
 	return a->code;

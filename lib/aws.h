@@ -31,6 +31,8 @@ struct aws *aws_new(const char *region, const char *profile);
 void aws_free(struct aws *);
 const char *aws_region(const struct aws *);
 struct http *aws_http(struct aws *);
+/* Where the credentials came from: creds.h's source ("environment", ...). */
+const char *aws_creds_source(const struct aws *);
 /* The AWS error code of the last failed call ("" if none). */
 const char *aws_error_code(const struct aws *);
 

@@ -83,3 +83,73 @@ ec2() {
 	[ "$n" -eq 11 ]   # c5.large in a-f, c7g.large in a-c, e, f
 	[[ "$output" != *"<instanceType>c7g.large</instanceType><locationType>availability-zone</locationType><location>us-east-1d</location>"* ]]
 }
+
+# --- pool-check ----------------------------------------------------------------
+
+SG=sg-0a1b2c3d4e5f60001
+S1=subnet-0a1b2c3d4e5f60001
+S2=subnet-0a1b2c3d4e5f60002
+AMI=ami-0a1b2c3d4e5f60001
+
+# a pool as refresh leaves it: its launch template, a GitHub repo and token
+pool_setup() {
+	cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
+	cloud_ctl POST /github/tokens '{"tokens":[
+		{"token":"ghp_checkRepo0000000000000000000000","scopes":["repo"]}]}' >/dev/null
+	printf '%s\n' ghp_checkRepo0000000000000000000000 >"$BATS_TEST_TMPDIR/token"
+	printf '#!/bin/sh\necho hi\n' >"$BATS_TEST_TMPDIR/ud"
+	pool-template --pool acme/web --ami "$AMI" --instance-profile runner-role \
+		--security-group "$SG" --user-data "$BATS_TEST_TMPDIR/ud" >/dev/null
+	cloud_ctl DELETE /calls >/dev/null
+}
+
+# check [OPTION...]: pool-check with the pool's inputs
+check() {
+	pool-check --pool acme/web --ami "$AMI" --instance-profile runner-role \
+		--security-group "$SG" --subnet "$S1 $S2" --scope acme/web \
+		--token-file "$BATS_TEST_TMPDIR/token" "$@"
+}
+
+# row CHECK: the status of that row; detail CHECK: what it says
+row() {
+	jq -r --arg c "$1" 'select(.check == $c) | .status' <<<"$output"
+}
+detail() {
+	jq -r --arg c "$1" 'select(.check == $c) | .detail' <<<"$output"
+}
+
+@test "pool-check: a pool set up right is all ok, and nothing is changed" {
+	pool_setup
+	id=$(cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}')
+	cloud_ctl DELETE /calls >/dev/null
+	run -0 --separate-stderr check
+	# every row is JSON; none failed or warned
+	jq -e . <<<"$output" >/dev/null
+	[ "$(jq -s 'map(select(.status == "fail" or .status == "warn")) | length' <<<"$output")" -eq 0 ]
+	for c in credentials ssm:GetParameter "ssm:GetParameter regtoken" launch-template \
+		metadata-tags ec2:DescribeInstances security-groups "subnet $S1" "subnet $S2" \
+		ec2:CreateLaunchTemplateVersion ec2:ModifyLaunchTemplate ec2:CreateFleet \
+		ec2:CreateTags ec2:DeleteTags ec2:TerminateInstances "image $AMI" \
+		"instance-types default" github-token; do
+		[ "$(row "$c")" = ok ] || { echo "row $c: $(row "$c")"; false; }
+	done
+	[ "$(row ssm:PutParameter)" = skip ]
+	[ "$(row instance-profile)" = skip ]
+	[ "$(row runner-group)" = skip ]
+	[ "$(detail credentials)" = 'environment credentials (AWS_ACCESS_KEY_ID); region us-east-1 (from $AWS_REGION)' ]
+	[[ "$(detail "image $AMI")" == *"x86_64, available, root ebs /dev/xvda" ]]
+	[ "$(detail "subnet $S1")" = "us-east-1a, vpc-0a1b2c3d4e5f60718, 16378 free addresses" ]
+	[[ "$(detail "instance-types default")" =~ ^[0-9]+\ types\ \(c5\..*x86_64\;\ offered\ in\ us-east-1a\ [0-9]+,\ us-east-1b\ [0-9]+$ ]]
+	[ "$(detail ec2:TerminateInstances)" = "allowed (DryRun) on $id" ]
+	# the table on stderr
+	[[ "$stderr" == *"pool-check: pool acme/web in us-east-1"* ]]
+	[[ "$stderr" == *"  ok    ec2:CreateFleet "*"allowed (DryRun) on runner-pool/acme/web in 2 subnets"* ]]
+	[[ "$stderr" == *"pool-check: "*" ok, 0 warn, 0 fail, "*" skipped"* ]]
+	# no AWS call changed anything; the EC2 writes were all DryRuns; the
+	# one GitHub write made a registration token (it expires in an hour)
+	run -0 cloud_mutating_calls
+	[ "$(jq -rs 'map("\(.service) \(.action)") | join(",")' <<<"$output")" = "github actions/create-registration-token-for-repo" ]
+	run -0 cloud_calls service=ec2
+	[ "$(jq -s '[.[] | select(.dry_run)] | map(.action) | sort | join(" ")' <<<"$output")" = '"CreateFleet CreateLaunchTemplateVersion CreateTags DeleteTags ModifyLaunchTemplate TerminateInstances"' ]
+	[ "$(cloud_ctl GET "/instances/$id" | jq -r '.state + " " + .tags["runner-pool:state"]')" = "running idle" ]
+}
