@@ -153,3 +153,151 @@ detail() {
 	[ "$(jq -s '[.[] | select(.dry_run)] | map(.action) | sort | join(" ")' <<<"$output")" = '"CreateFleet CreateLaunchTemplateVersion CreateTags DeleteTags ModifyLaunchTemplate TerminateInstances"' ]
 	[ "$(cloud_ctl GET "/instances/$id" | jq -r '.state + " " + .tags["runner-pool:state"]')" = "running idle" ]
 }
+
+@test "pool-check: a withheld EC2 permission is named, and the check exits 1" {
+	pool_setup
+	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle"}}' >/dev/null
+	cloud_ctl POST /settings '{"denied_actions":["ec2:CreateFleet","ec2:TerminateInstances"]}' >/dev/null
+	run -1 --separate-stderr check
+	[ "$(row ec2:CreateFleet)" = fail ]
+	[ "$(row ec2:TerminateInstances)" = fail ]
+	[ "$(detail ec2:CreateFleet)" = "not allowed: ec2:CreateFleet on runner-pool/acme/web in 2 subnets (UnauthorizedOperation)" ]
+	[[ "$(jq -r 'select(.check == "ec2:CreateFleet") | .fix' <<<"$output")" == "allow ec2:CreateFleet "* ]]
+	# the others still pass
+	[ "$(row ec2:CreateTags)" = ok ]
+	[ "$(row "image $AMI")" = ok ]
+	[[ "$stderr" == *"  FAIL  ec2:CreateFleet "*"fix: allow ec2:CreateFleet to these credentials"* ]]
+	[[ "$stderr" == *" 2 fail, "* ]]
+	run -0 cloud_mutating_calls service=ec2
+	[ -z "$output" ]
+}
+
+@test "pool-check: a withheld SSM read is named" {
+	pool_setup
+	cloud_ctl POST /settings '{"denied_actions":["ssm:GetParameter"]}' >/dev/null
+	run -1 --separate-stderr check
+	[ "$(row ssm:GetParameter)" = fail ]
+	[[ "$(detail ssm:GetParameter)" == *"AccessDeniedException"*"not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:123456789012:parameter/runner-pool/acme/web/config"* ]]
+	[ "$(row ec2:CreateFleet)" = ok ]
+}
+
+@test "pool-check: an AMI that does not exist fails its row, and the types cannot be chosen" {
+	pool_setup
+	run -1 --separate-stderr check --ami ami-0ffffffffffffffff
+	[ "$(row image\ ami-0ffffffffffffffff)" = fail ]
+	[ "$(detail image\ ami-0ffffffffffffffff)" = "ami: no such image in us-east-1 (InvalidAMIID.NotFound)" ]
+	[ "$(row "instance-types default")" = skip ]
+	# a class with its own (arm64) image selects Graviton types
+	run -0 --separate-stderr check --classes '{"arm":{"cpu":2,"mmem":4096,"ami":"ami-0a1b2c3d4e5f60003"}}'
+	[[ "$(detail "image ami-0a1b2c3d4e5f60003")" == "class arm: "*", arm64, available, root ebs /dev/xvda" ]]
+	[[ "$(detail "instance-types arm")" == *"arm64; offered in"* ]]
+	[[ "$(detail "instance-types arm")" == *"(c6g."* ]]
+}
+
+@test "pool-check: a subnet in another VPC than the security groups fails, a missing one is named" {
+	pool_setup
+	cloud_ctl POST /subnets '{"subnet_id":"subnet-0eeeeeeeeeeeeeee1","vpc_id":"vpc-0ffffffffffffffff"}' >/dev/null
+	run -1 --separate-stderr check --subnet subnet-0eeeeeeeeeeeeeee1 --subnet subnet-0eeeeeeeeeeeeeee2
+	[ "$(row "subnet $S1")" = ok ]
+	[ "$(row subnet\ subnet-0eeeeeeeeeeeeeee1)" = fail ]
+	[ "$(detail subnet\ subnet-0eeeeeeeeeeeeeee1)" = "in vpc-0ffffffffffffffff, the security groups in vpc-0a1b2c3d4e5f60718" ]
+	[ "$(row subnet\ subnet-0eeeeeeeeeeeeeee2)" = fail ]
+	[ "$(detail subnet\ subnet-0eeeeeeeeeeeeeee2)" = "no such subnet in us-east-1" ]
+	# few free addresses warn, none fails
+	cloud_ctl POST /subnets '{"subnet_id":"subnet-0eeeeeeeeeeeeeee3","available":3}' >/dev/null
+	cloud_ctl POST /subnets '{"subnet_id":"subnet-0eeeeeeeeeeeeeee4","available":0}' >/dev/null
+	run -1 --separate-stderr check --subnet subnet-0eeeeeeeeeeeeeee3 --subnet subnet-0eeeeeeeeeeeeeee4
+	[ "$(row subnet\ subnet-0eeeeeeeeeeeeeee3)" = warn ]
+	[ "$(row subnet\ subnet-0eeeeeeeeeeeeeee4)" = fail ]
+}
+
+@test "pool-check: a bad GitHub token fails its row, with the hint" {
+	pool_setup
+	printf '%s\n' ghp_notAToken000000000000000000000000 >"$BATS_TEST_TMPDIR/token"
+	run -1 --separate-stderr check
+	[ "$(row github-token)" = fail ]
+	[[ "$(detail github-token)" == *401* ]]
+	[[ "$output$stderr" != *ghp_notAToken* ]]
+	[ "$(row ec2:CreateFleet)" = ok ]
+}
+
+@test "pool-check: a new pool (no template yet) warns and skips what needs it" {
+	cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
+	cloud_ctl POST /github/tokens '{"tokens":[{"token":"ghp_checkRepo0000000000000000000000","scopes":["repo"]}]}' >/dev/null
+	printf '%s\n' ghp_checkRepo0000000000000000000000 >"$BATS_TEST_TMPDIR/token"
+	run -0 --separate-stderr check
+	[ "$(row launch-template)" = warn ]
+	[ "$(detail launch-template)" = "runner-pool/acme/web does not exist yet" ]
+	[ "$(row ec2:CreateLaunchTemplate)" = ok ]
+	[ "$(row ec2:CreateFleet)" = skip ]
+	[ "$(row ec2:TerminateInstances)" = skip ]
+	[ "$(row metadata-tags)" = skip ]
+	run -0 cloud_mutating_calls service=ec2
+	[ -z "$output" ]
+	[ -z "$(cloud_ctl GET /templates | jq -r '.templates[]')" ]
+}
+
+@test "pool-check: a template without instance tags in metadata fails metadata-tags" {
+	pool_setup
+	cloud_ctl POST /settings '{}' >/dev/null
+	tid=$(cloud_ctl GET /templates | jq -r '.templates[0].id')
+	# a version made by hand, with tags off in metadata, made the default
+	run -0 ec2 CreateLaunchTemplateVersion LaunchTemplateId="$tid" SourceVersion=1 \
+		LaunchTemplateData.MetadataOptions.InstanceMetadataTags=disabled
+	run -0 ec2 ModifyLaunchTemplate LaunchTemplateId="$tid" SetDefaultVersion=2
+	run -1 --separate-stderr check
+	[ "$(row metadata-tags)" = fail ]
+	[[ "$(detail metadata-tags)" == "version 2: instance tags in metadata disabled"* ]]
+}
+
+@test "pool-check: no type matches the class, or an AZ offers none" {
+	pool_setup
+	run -1 --separate-stderr check --types 'x9*'
+	[ "$(row "instance-types default")" = fail ]
+	[[ "$(detail "instance-types default")" == *"no instance type matches" ]]
+	cloud_ctl POST /settings '{"unoffered":["*@us-east-1b"]}' >/dev/null
+	run -0 --separate-stderr check
+	[ "$(row "instance-types default")" = warn ]
+	[[ "$(detail "instance-types default")" == *"us-east-1a "*", us-east-1b 0; none in us-east-1b" ]]
+}
+
+@test "pool-check: the runner version row reads gh-runner-release's output" {
+	pool_setup
+	echo '{"version":"2.330.0","latest":"2.330.0","sha256":{},"warnings":[]}' >"$BATS_TEST_TMPDIR/rel"
+	run -0 --separate-stderr check --runner-release "$BATS_TEST_TMPDIR/rel"
+	[ "$(row runner-version)" = ok ]
+	[ "$(detail runner-version)" = "v2.330.0 (newest v2.330.0)" ]
+	echo '{"version":"2.320.0","latest":"2.330.0","sha256":{},"warnings":["2.320.0 is below 2.329.0"]}' >"$BATS_TEST_TMPDIR/rel"
+	run -0 --separate-stderr check --runner-release "$BATS_TEST_TMPDIR/rel"
+	[ "$(row runner-version)" = warn ]
+	echo '{"error":"no release 9.9.9 of actions/runner"}' >"$BATS_TEST_TMPDIR/rel"
+	run -1 --separate-stderr check --runner-release "$BATS_TEST_TMPDIR/rel"
+	[ "$(detail runner-version)" = "no release 9.9.9 of actions/runner" ]
+}
+
+@test "pool-check: the table goes to the job summary; what is stored fills what is not given" {
+	pool_setup
+	jq -cn '{pool: "acme/web", subnets: ["subnet-0a1b2c3d4e5f60003"], classes: {default: {cpu: 4, mmem: 8192}},
+		usage: "spot", allowed_types: "m*", github_scope: "acme/web"}' |
+		pool-param put /runner-pool/acme/web/config >/dev/null
+	export GITHUB_STEP_SUMMARY=$BATS_TEST_TMPDIR/summary
+	run -0 --separate-stderr pool-check --pool acme/web --token-file "$BATS_TEST_TMPDIR/token"
+	[ "$(row "subnet subnet-0a1b2c3d4e5f60003")" = ok ]
+	[ "$(row "image $AMI")" = ok ]
+	[ "$(row security-groups)" = ok ]
+	[ "$(row github-token)" = ok ]
+	[[ "$(detail "instance-types default")" =~ ^[0-9]+\ types\ \(m[0-9] ]]
+	grep -q '^### runner-pool check: acme/web$' "$GITHUB_STEP_SUMMARY"
+	grep -q '^| :white_check_mark: ok | `ec2:CreateFleet` | allowed (DryRun) on runner-pool/acme/web in 1 subnets |  |$' "$GITHUB_STEP_SUMMARY"
+}
+
+@test "pool-check: bad input is one line and exit 100, before any call" {
+	run -100 --separate-stderr pool-check --pool acme/web --subnet nope
+	[[ "$stderr" == "pool-check: --subnet: "* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run -100 --separate-stderr pool-check --pool acme/web --classes '{"big":{"cpu":0,"mmem":1}}'
+	run -100 --separate-stderr pool-check --pool acme/web --token=secret
+	[[ "$stderr" != *secret* ]]
+	run -100 --separate-stderr pool-check --pool 'bad pool'
+	[ -z "$(cloud_calls)" ]
+}
