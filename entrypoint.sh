@@ -54,12 +54,13 @@ upper case, '-' as '_' (INPUT_MODE=provision, INPUT_INSTANCE_COUNT=2, ...);
 see action.yml and ec2-runner-pool(7).  Every input is validated before
 anything is called.
 
-  INPUT_MODE          provision, release or refresh (required)
+  INPUT_MODE          provision, release, refresh or check (required)
   INPUT_AWS_REGION    AWS region (default $AWS_REGION, then us-east-1)
   INPUT_POOL          the pool (default $GITHUB_REPOSITORY)
 
-Exit status: 0 done, 1 the mode failed (what it started was undone),
-100 a bad input (nothing was called).
+Exit status: 0 done, 1 the mode failed (what it started was undone;
+check: a row failed), 100 a bad input (nothing was called), 111 (check)
+a row could not be checked for a temporary failure.
 EOF
 	exit 0
 	;;
@@ -68,9 +69,9 @@ esac
 set -f
 mode=$(inp mode '')
 case $mode in
-provision | release | refresh) ;;
-'') bad mode "is required (provision, release or refresh)" ;;
-*) bad mode "'$mode' is not provision, release or refresh" ;;
+provision | release | refresh | check) ;;
+'') bad mode "is required (provision, release, refresh or check)" ;;
+*) bad mode "'$mode' is not provision, release, refresh or check" ;;
 esac
 
 AWS_REGION=$(valid aws-region "$(inp aws-region "${AWS_REGION:-us-east-1}")" region) || exit 100
@@ -87,7 +88,7 @@ int timeout-sec "$t" 1 7200
 RP_TIMEOUT=$t
 export RP_TIMEOUT
 
-if [ "$mode" != refresh ]; then
+if [ "$mode" = provision ] || [ "$mode" = release ]; then
 	RP_RUN_ID=$(inp run-id "${GITHUB_RUN_ID:-}")
 	[ -n "$RP_RUN_ID" ] || bad run-id "is required (no GITHUB_RUN_ID to default to)"
 	RP_RUN_ID=$(valid run-id "$RP_RUN_ID" run-id) || exit 100
@@ -114,7 +115,8 @@ provision)
 	RP_CLASS=$(valid resource-class "$(inp resource-class default)" class) || exit 100
 	export RP_COUNT RP_USAGE RP_TYPES RP_MAX_RUNTIME_MIN RP_CLASS
 	;;
-refresh)
+refresh | check)
+	# check takes refresh's inputs, and checks what refresh would use
 	RP_AMI=$(valid ami "$(inp ami '')" ami) || exit 100
 	RP_INSTANCE_PROFILE=$(valid iam-instance-profile "$(inp iam-instance-profile '')" \
 		instance-profile) || exit 100
@@ -200,7 +202,7 @@ refresh)
 		int github-app-id "$app" 1 999999999
 		[ -n "$key" ] || bad github-app-private-key "is required with github-app-id"
 	elif [ -z "$tok" ]; then
-		bad github-token "is required for refresh (or github-app-id and github-app-private-key)"
+		bad github-token "is required for $mode (or github-app-id and github-app-private-key)"
 	else
 		valid github-token "$tok" token >/dev/null || exit 100
 	fi

@@ -52,6 +52,21 @@ ok1() {
 	return "$_rs"
 }
 
+# ghtool TOOL ARGS...: a GitHub tool with the pool's GitHub credentials,
+# which no other process of the mode sees (called through retry)
+# shellcheck disable=SC2317
+ghtool() {
+	_gt=$1
+	shift
+	if [ -n "$RP_GH_APP_KEY_FILE" ]; then
+		"$_gt" --app-id "$RP_GH_APP_ID" --app-key-file "$RP_GH_APP_KEY_FILE" "$@"
+	elif [ -n "$RP_GH_TOKEN_FILE" ]; then
+		"$_gt" --token-file "$RP_GH_TOKEN_FILE" "$@"
+	else
+		"$_gt" "$@"
+	fi
+}
+
 now_ms() { date +%s%3N; }
 
 config_param() { printf '/runner-pool/%s/config' "$RP_POOL"; }

@@ -256,7 +256,7 @@ bad_refresh() {
 	run --separate-stderr env "INPUT_MODE=$(printf 'x\n::error::y')" "$REPO_ROOT/entrypoint.sh"
 	[ "$status" -eq 100 ]
 	[ "${#stderr_lines[@]}" -eq 1 ]
-	[ "$stderr" = "ec2-runner-pool: input mode: 'x?::error::y' is not provision, release or refresh" ]
+	[ "$stderr" = "ec2-runner-pool: input mode: 'x?::error::y' is not provision, release, refresh or check" ]
 }
 
 @test "the user data leaves room for a 4 KiB pre-runner script" {

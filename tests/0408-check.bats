@@ -301,3 +301,62 @@ detail() {
 	run -100 --separate-stderr pool-check --pool 'bad pool'
 	[ -z "$(cloud_calls)" ]
 }
+
+# --- mode: check ---------------------------------------------------------------
+
+# mode [INPUT_X=Y...]: entrypoint.sh with refresh's inputs, mode check
+mode() {
+	env INPUT_MODE=check INPUT_POOL=acme/web INPUT_AMI="$AMI" \
+		INPUT_IAM_INSTANCE_PROFILE=runner-role INPUT_SECURITY_GROUP_IDS="$SG" \
+		"INPUT_SUBNET_IDS=$S1 $S2" INPUT_GITHUB_SCOPE=acme/web \
+		INPUT_GITHUB_TOKEN=ghp_checkRepo0000000000000000000000 \
+		"$@" "$REPO_ROOT/entrypoint.sh"
+}
+
+@test "mode check: the first step of a new pool; refresh then goes through, and check is all ok" {
+	cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
+	cloud_ctl POST /github/tokens '{"tokens":[{"token":"ghp_checkRepo0000000000000000000000","scopes":["repo"]}]}' >/dev/null
+	export GITHUB_OUTPUT=$BATS_TEST_TMPDIR/out GITHUB_STEP_SUMMARY=$BATS_TEST_TMPDIR/summary
+	run -0 --separate-stderr mode
+	[ "$(row launch-template)" = warn ]
+	[ "$(row runner-version)" = ok ]
+	[[ "$(detail runner-version)" =~ ^v[0-9]+\.[0-9]+\.[0-9]+\ \(newest\ v ]]
+	[ "$(row github-token)" = ok ]
+	[[ "$output$stderr" != *ghp_checkRepo* ]]
+	grep -qx 'failed=0' "$GITHUB_OUTPUT"
+	grep -q '^### runner-pool check: acme/web$' "$GITHUB_STEP_SUMMARY"
+	# nothing changed in AWS; the token given never reached the log
+	run -0 cloud_mutating_calls service=ec2
+	[ -z "$output" ]
+	run -0 cloud_mutating_calls service=ssm
+	[ -z "$output" ]
+	# refresh, then check again: the template's rows now pass
+	env INPUT_MODE=refresh INPUT_POOL=acme/web INPUT_AMI="$AMI" \
+		INPUT_IAM_INSTANCE_PROFILE=runner-role INPUT_SECURITY_GROUP_IDS="$SG" \
+		"INPUT_SUBNET_IDS=$S1 $S2" INPUT_GITHUB_SCOPE=acme/web \
+		INPUT_GITHUB_TOKEN=ghp_checkRepo0000000000000000000000 \
+		"$REPO_ROOT/entrypoint.sh" >/dev/null 2>&1
+	run -0 --separate-stderr mode
+	[ "$(row launch-template)" = ok ]
+	[ "$(row metadata-tags)" = ok ]
+	[ "$(row ec2:CreateFleet)" = ok ]
+	[ "$(jq -s 'map(select(.status == "fail" or .status == "warn")) | length' <<<"$output")" -eq 0 ]
+}
+
+@test "mode check: a withheld permission fails the step (exit 1), named in the table" {
+	pool_setup
+	cloud_ctl POST /settings '{"denied_actions":["ec2:CreateLaunchTemplateVersion"]}' >/dev/null
+	export GITHUB_OUTPUT=$BATS_TEST_TMPDIR/out
+	run -1 --separate-stderr mode
+	[ "$(row ec2:CreateLaunchTemplateVersion)" = fail ]
+	[[ "$stderr" == *"FAIL  ec2:CreateLaunchTemplateVersion"*"not allowed: ec2:CreateLaunchTemplateVersion"* ]]
+	grep -qx 'failed=1' "$GITHUB_OUTPUT"
+}
+
+@test "mode check: bad inputs are refused as for refresh, before any call" {
+	run -100 --separate-stderr mode INPUT_SUBNET_IDS=nope
+	[[ "$stderr" == "ec2-runner-pool: input subnet-ids: "* ]]
+	run -100 --separate-stderr mode INPUT_MODE=chek
+	[ "$stderr" = "ec2-runner-pool: input mode: 'chek' is not provision, release, refresh or check" ]
+	[ -z "$(cloud_calls)" ]
+}
