@@ -33,7 +33,8 @@
 static const char usage[] =
 "usage: pool-check [--pool NAME] [--ami AMI] [--instance-profile PROFILE]\n"
 "                  [--security-group SG]... [--subnet SUBNET]...\n"
-"                  [--types PATTERNS] [--classes JSON] [--scope SCOPE]\n"
+"                  [--types PATTERNS] [--classes JSON] [--usage USAGE]\n"
+"                  [--scope SCOPE]\n"
 "                  [--runner-release FILE] [--token-file FILE]\n"
 "                  [--app-id ID] [--app-key-file FILE]\n"
 "                  [--region REGION] [--profile NAME]\n"
@@ -57,6 +58,8 @@ static const char usage[] =
 "  --types PATTERNS          allowed instance type patterns (default c* m* r*)\n"
 "  --classes JSON            resource classes, {\"NAME\":{\"cpu\":N,\"mmem\":MIB\n"
 "                            [,\"ami\":AMI]},...} (default class: 2 vCPU, 4096)\n"
+"  --usage USAGE             spot or on-demand, for the fleet's DryRun\n"
+"                            (default the stored one, else spot)\n"
 "  --scope SCOPE             owner/repo or org the runners register with\n"
 "  --runner-release FILE     gh-runner-release's output (or {\"error\":MSG})\n"
 "  --token-file FILE         read the GitHub token from FILE (default\n"
@@ -100,7 +103,7 @@ static size_t nrows;
 static int failed_perm, failed_temp, out_failed;
 
 static struct {
-	const char *pool, *ami, *profile, *types, *classes, *scope;
+	const char *pool, *ami, *profile, *types, *classes, *scope, *usage;
 	const char *release;
 	struct strlist sgs, subnets, patterns;
 } in;
@@ -111,7 +114,7 @@ static struct subnet subnets[64];
 static size_t nsubnets;
 static char tname[160], tid[64], tversion[32];
 static int have_template;
-static char ami_buf[32], profile_buf[2100], types_buf[4096], scope_buf[160];
+static char usage_buf[16], ami_buf[32], profile_buf[2100], types_buf[4096], scope_buf[160];
 static char live_id[32];	/* an instance of the pool, for the DryRuns */
 static char vpc[32];		/* the security groups' VPC */
 
@@ -501,10 +504,19 @@ check_dry_runs(struct aws *a)
 		}
 		req.allowed = (const char *const *)in.patterns.v;
 		req.nallowed = in.patterns.n;
+		const char *use = in.usage ? in.usage : "spot";
+		int spot = strcmp(use, "spot") == 0;
+
+		/* as pool-launch asks (spot needs EC2's service-linked role) */
 		aws_param(&p, "Type", "instant");
 		aws_param(&p, "TargetCapacitySpecification.TotalTargetCapacity", "1");
 		aws_param(&p, "TargetCapacitySpecification.DefaultTargetCapacityType",
-		    "on-demand");
+		    use);
+		aws_param(&p, spot ? "TargetCapacitySpecification.SpotTargetCapacity" :
+		    "TargetCapacitySpecification.OnDemandTargetCapacity", "1");
+		if (spot)
+			aws_param(&p, "SpotOptions.AllocationStrategy",
+			    "price-capacity-optimized");
 		aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
 		    "LaunchTemplateName", tname);
 		aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
@@ -519,7 +531,8 @@ check_dry_runs(struct aws *a)
 		aws_param(&p, "TagSpecification.1.ResourceType", "instance");
 		aws_param(&p, "TagSpecification.1.Tag.1.Key", POOL_T_POOL);
 		aws_param(&p, "TagSpecification.1.Tag.1.Value", in.pool);
-		snprintf(on, sizeof(on), "%s in %zu subnets", tname, nsubnets);
+		snprintf(on, sizeof(on), "%s in %zu subnets, %s", tname,
+		    nsubnets, use);
 		dry(a, "CreateFleet", &p, on);
 	}
 
@@ -1008,6 +1021,9 @@ from_config(const cJSON *c)
 		    "classes"))
 			if (add_class(s->string, s) == -1)
 				error_clear();
+	if (in.usage == NULL && (v = jsonl_str(c, "usage")) &&
+	    validate_usage(v) == 0)
+		in.usage = strncpy(usage_buf, v, sizeof(usage_buf) - 1);
 	if (in.types == NULL && (v = jsonl_str(c, "allowed_types")))
 		in.types = strncpy(types_buf, v, sizeof(types_buf) - 1);
 	if (in.scope == NULL && (v = jsonl_str(c, "github_scope")) &&
@@ -1035,6 +1051,7 @@ main(int argc, char **argv)
 		{ "subnet", required_argument, NULL, 'S' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "types", required_argument, NULL, 'T' },
+		{ "usage", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct github_auth auth = { NULL, NULL, NULL, 0 };
@@ -1090,6 +1107,11 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			in.types = optarg;
+			break;
+		case 'u':
+			if (validate_usage(optarg) == -1)
+				return error_wrap("--usage"), tool_fail();
+			in.usage = optarg;
 			break;
 		default:
 			if (tool_aws_option(c, optarg, &in.pool, &region,

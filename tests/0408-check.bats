@@ -143,7 +143,7 @@ detail() {
 	[ "$(detail ec2:TerminateInstances)" = "allowed (DryRun) on $id" ]
 	# the table on stderr
 	[[ "$stderr" == *"pool-check: pool acme/web in us-east-1"* ]]
-	[[ "$stderr" == *"  ok    ec2:CreateFleet "*"allowed (DryRun) on runner-pool/acme/web in 2 subnets"* ]]
+	[[ "$stderr" == *"  ok    ec2:CreateFleet "*"allowed (DryRun) on runner-pool/acme/web in 2 subnets, spot"* ]]
 	[[ "$stderr" == *"pool-check: "*" ok, 0 warn, 0 fail, "*" skipped"* ]]
 	# no AWS call changed anything; the EC2 writes were all DryRuns; the
 	# one GitHub write made a registration token (it expires in an hour)
@@ -152,6 +152,16 @@ detail() {
 	run -0 cloud_calls service=ec2
 	[ "$(jq -s '[.[] | select(.dry_run)] | map(.action) | sort | join(" ")' <<<"$output")" = '"CreateFleet CreateLaunchTemplateVersion CreateTags DeleteTags ModifyLaunchTemplate TerminateInstances"' ]
 	[ "$(cloud_ctl GET "/instances/$id" | jq -r '.state + " " + .tags["runner-pool:state"]')" = "running idle" ]
+	# the fleet asked as provision asks: the template, one override per
+	# subnet with the class's requirements, spot
+	jq -se --arg s1 "$S1" --arg s2 "$S2" 'map(select(.action == "CreateFleet"))[0].params |
+		.DryRun == "true" and .Type == "instant" and
+		.["LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateName"] == "runner-pool/acme/web" and
+		.["LaunchTemplateConfigs.1.Overrides.1.SubnetId"] == $s1 and
+		.["LaunchTemplateConfigs.1.Overrides.2.SubnetId"] == $s2 and
+		.["LaunchTemplateConfigs.1.Overrides.2.InstanceRequirements.VCpuCount.Min"] == "2" and
+		.["LaunchTemplateConfigs.1.Overrides.2.InstanceRequirements.MemoryMiB.Min"] == "4096" and
+		.["TargetCapacitySpecification.DefaultTargetCapacityType"] == "spot"' <<<"$output"
 }
 
 @test "pool-check: a withheld EC2 permission is named, and the check exits 1" {
@@ -161,7 +171,7 @@ detail() {
 	run -1 --separate-stderr check
 	[ "$(row ec2:CreateFleet)" = fail ]
 	[ "$(row ec2:TerminateInstances)" = fail ]
-	[ "$(detail ec2:CreateFleet)" = "not allowed: ec2:CreateFleet on runner-pool/acme/web in 2 subnets (UnauthorizedOperation)" ]
+	[ "$(detail ec2:CreateFleet)" = "not allowed: ec2:CreateFleet on runner-pool/acme/web in 2 subnets, spot (UnauthorizedOperation)" ]
 	[[ "$(jq -r 'select(.check == "ec2:CreateFleet") | .fix' <<<"$output")" == "allow ec2:CreateFleet "* ]]
 	# the others still pass
 	[ "$(row ec2:CreateTags)" = ok ]
@@ -278,7 +288,7 @@ detail() {
 @test "pool-check: the table goes to the job summary; what is stored fills what is not given" {
 	pool_setup
 	jq -cn '{pool: "acme/web", subnets: ["subnet-0a1b2c3d4e5f60003"], classes: {default: {cpu: 4, mmem: 8192}},
-		usage: "spot", allowed_types: "m*", github_scope: "acme/web"}' |
+		usage: "on-demand", allowed_types: "m*", github_scope: "acme/web"}' |
 		pool-param put /runner-pool/acme/web/config >/dev/null
 	export GITHUB_STEP_SUMMARY=$BATS_TEST_TMPDIR/summary
 	run -0 --separate-stderr pool-check --pool acme/web --token-file "$BATS_TEST_TMPDIR/token"
@@ -288,7 +298,7 @@ detail() {
 	[ "$(row github-token)" = ok ]
 	[[ "$(detail "instance-types default")" =~ ^[0-9]+\ types\ \(m[0-9] ]]
 	grep -q '^### runner-pool check: acme/web$' "$GITHUB_STEP_SUMMARY"
-	grep -q '^| :white_check_mark: ok | `ec2:CreateFleet` | allowed (DryRun) on runner-pool/acme/web in 1 subnets |  |$' "$GITHUB_STEP_SUMMARY"
+	grep -q '^| :white_check_mark: ok | `ec2:CreateFleet` | allowed (DryRun) on runner-pool/acme/web in 1 subnets, on-demand |  |$' "$GITHUB_STEP_SUMMARY"
 }
 
 @test "pool-check: bad input is one line and exit 100, before any call" {
