@@ -1217,7 +1217,9 @@ main(int argc, char **argv)
 			}
 			check_types(aws, k, ca);
 		}
-	}
+	} else
+		row("aws", SKIP, 0, "fix the credentials row", "EC2 and SSM "
+		    "not checked without credentials and a region");
 	check_github(&auth);
 	check_runner_release();
 	check_runner_group();

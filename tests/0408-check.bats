@@ -370,3 +370,17 @@ mode() {
 	[ "$stderr" = "ec2-runner-pool: input mode: 'chek' is not provision, release, refresh or check" ]
 	[ -z "$(cloud_calls)" ]
 }
+
+@test "pool-check: no AWS credentials fail the first row; GitHub is still checked" {
+	cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
+	cloud_ctl POST /github/tokens '{"tokens":[{"token":"ghp_checkRepo0000000000000000000000","scopes":["repo"]}]}' >/dev/null
+	printf '%s\n' ghp_checkRepo0000000000000000000000 >"$BATS_TEST_TMPDIR/token"
+	run -1 --separate-stderr env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		AWS_EC2_METADATA_DISABLED=true AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+		AWS_CONFIG_FILE=/nonexistent "$REPO_ROOT/bin/pool-check" --pool acme/web \
+		--scope acme/web --token-file "$BATS_TEST_TMPDIR/token"
+	[ "$(row credentials)" = fail ]
+	[ "$(row aws)" = skip ]
+	[ "$(row github-token)" = ok ]
+	[ -z "$(cloud_calls service=ec2)" ]
+}
