@@ -467,6 +467,24 @@ aws() {
 	[ "$(curl -sS -H "X-aws-ec2-metadata-token: $ht" "$AWS_EC2_METADATA_SERVICE_ENDPOINT/latest/meta-data/iam/security-credentials/")" = localcloud-host-role ]
 }
 
+@test "dry-run, the IAM switch, subnets and security groups as the AWS CLI reads them" {
+	need_aws
+	id=$(cloud_seed 1)
+	run -$E --separate-stderr aws ec2 terminate-instances --instance-ids "$id" --dry-run
+	[[ "$stderr" == *"(DryRunOperation) when calling the TerminateInstances operation: Request would have succeeded, but DryRun flag is set."* ]]
+	cloud_ctl POST /settings '{"denied_actions":["ec2:TerminateInstances"]}' >/dev/null
+	run -$E --separate-stderr aws ec2 terminate-instances --instance-ids "$id" --dry-run
+	[[ "$stderr" == *"(UnauthorizedOperation) when calling the TerminateInstances operation: You are not authorized to perform this operation. Encoded authorization failure message: "* ]]
+	[ "$(cloud_ctl GET "/instances/$id" | jq -r .state)" = running ]
+	run -0 aws ec2 describe-subnets --subnet-ids subnet-0a1b2c3d4e5f60003
+	jq -e '.Subnets[0] | .VpcId == "vpc-0a1b2c3d4e5f60718" and .AvailabilityZone == "us-east-1c" and .AvailableIpAddressCount == 16379 and .CidrBlock == "10.0.128.0/18"' <<<"$output"
+	run -0 aws ec2 describe-security-groups --group-ids sg-0a1b2c3d4e5f60001
+	jq -e '.SecurityGroups[0] | .VpcId == "vpc-0a1b2c3d4e5f60718" and .GroupName == "default"' <<<"$output"
+	run -0 aws ec2 describe-instance-type-offerings --location-type availability-zone \
+		--filters Name=instance-type,Values=m7g.large Name=location,Values=us-east-1a,us-east-1b
+	jq -e '[.InstanceTypeOfferings[].Location] == ["us-east-1a", "us-east-1b"]' <<<"$output"
+}
+
 @test "describe-instances over 5000 instances: pages of 1000 in well under a second" {
 	need_aws
 	cloud_seed 5000 '{"tags":{"runner-pool:pool":"acme/bench","runner-pool:state":"idle","runner-pool:deadline":"1900000000","runner-pool:class":"c4m8"}}' >/dev/null
