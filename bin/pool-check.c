@@ -393,6 +393,51 @@ check_template(struct aws *a)
 	xml_free(x);
 }
 
+/*
+ * A class with its own AMI launches from its own template,
+ * runner-pool/POOL/CLASS (refresh makes it): it exists, and its metadata
+ * options are the agent's.
+ */
+static void
+check_class_template(struct aws *a, const struct klass *k)
+{
+	struct aws_params p = AWS_PARAMS_INIT;
+	char name[200], check[80];
+	const char *tags, *tokens;
+	struct xml *x, *d;
+
+	snprintf(name, sizeof(name), "%.159s/%.39s", tname, k->name);
+	snprintf(check, sizeof(check), "launch-template %.39s", k->name);
+	aws_param(&p, "LaunchTemplateName", name);
+	aws_param(&p, "LaunchTemplateVersion.1", "$Default");
+	x = aws_query(a, "DescribeLaunchTemplateVersions", &p);
+	aws_params_free(&p);
+	if (x == NULL) {
+		if (ec2_template_missing(a)) {
+			error_clear();
+			row(check, WARN, 0, "run mode: refresh, which creates it",
+			    "%s does not exist yet", name);
+		} else
+			row_error(check, "allow ec2:DescribeLaunchTemplateVersions");
+		return;
+	}
+	d = xml_path(x, "launchTemplateVersionSet/item/launchTemplateData");
+	tags = xml_text(d, "metadataOptions/instanceMetadataTags");
+	tokens = xml_text(d, "metadataOptions/httpTokens");
+	if (strcmp(tags, "enabled") || strcmp(tokens, "required"))
+		row(check, FAIL, 0, "run mode: refresh", "%s: instance tags in "
+		    "metadata %s, IMDSv2 tokens %s", name, *tags ? tags :
+		    "disabled", *tokens ? tokens : "optional");
+	else if (strcmp(xml_text(d, "imageId"), k->ami))
+		row(check, WARN, 0, "run mode: refresh (it makes a new "
+		    "version)", "%s launches %s, not the class's %s", name,
+		    xml_text(d, "imageId"), k->ami);
+	else
+		row(check, OK, 0, NULL, "%s: %s, instance tags in metadata "
+		    "enabled, IMDSv2 required", name, k->ami);
+	xml_free(x);
+}
+
 static int
 live_cb(void *arg, const struct ec2_instance *i)
 {
@@ -1207,6 +1252,7 @@ main(int argc, char **argv)
 					if (strcmp(classes[j].ami, k->ami) == 0)
 						break;
 				snprintf(who, sizeof(who), "class %.39s", k->name);
+				check_class_template(aws, k);
 				if (j == i)
 					check_image(aws, k->ami, who, k->arch,
 					    sizeof(k->arch));

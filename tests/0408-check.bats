@@ -202,6 +202,13 @@ detail() {
 	[[ "$(detail "image ami-0a1b2c3d4e5f60003")" == "class arm: "*", arm64, available, root ebs /dev/xvda" ]]
 	[[ "$(detail "instance-types arm")" == *"arm64; offered in"* ]]
 	[[ "$(detail "instance-types arm")" == *"(c6g."* ]]
+	# its own template, which refresh makes: a warning until then
+	[ "$(row "launch-template arm")" = warn ]
+	pool-template --pool acme/web --name runner-pool/acme/web/arm --ami ami-0a1b2c3d4e5f60003 \
+		--instance-profile runner-role --security-group "$SG" --user-data "$BATS_TEST_TMPDIR/ud" >/dev/null
+	run -0 --separate-stderr check --classes '{"arm":{"cpu":2,"mmem":4096,"ami":"ami-0a1b2c3d4e5f60003"}}'
+	[ "$(row "launch-template arm")" = ok ]
+	[ "$(detail "launch-template arm")" = "runner-pool/acme/web/arm: ami-0a1b2c3d4e5f60003, instance tags in metadata enabled, IMDSv2 required" ]
 }
 
 @test "pool-check: a subnet in another VPC than the security groups fails, a missing one is named" {
