@@ -85,11 +85,20 @@ fuzz: $(FUZZ)
 		grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' $$w/log; \
 	done
 
+# the modes run (0755); the rest of libexec/ is read: sourced (common.sh),
+# run with sh (inputs) or shipped in user data (agent.sh, agent-boot.sh)
+MODES = libexec/provision libexec/release libexec/refresh libexec/check
+LIBEXEC_DATA = $(filter-out $(MODES),$(wildcard libexec/*))
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man7
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
-	install -m 755 libexec/* $(DESTDIR)$(LIBEXECDIR)
+	sed 's|^installed_libexec=.*|installed_libexec=$(LIBEXECDIR)|' ec2-runner-pool \
+		>$(DESTDIR)$(BINDIR)/ec2-runner-pool
+	chmod 755 $(DESTDIR)$(BINDIR)/ec2-runner-pool
+	install -m 755 $(MODES) $(DESTDIR)$(LIBEXECDIR)
+	install -m 644 $(LIBEXEC_DATA) $(DESTDIR)$(LIBEXECDIR)
 	install -m 644 $(MAN1) $(DESTDIR)$(MANPREFIX)/man1
 	install -m 644 $(MAN7) $(DESTDIR)$(MANPREFIX)/man7
 

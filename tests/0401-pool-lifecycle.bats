@@ -2,7 +2,7 @@
 # end to end: refresh -> provision (cold) -> job -> release -> provision (warm)
 
 bats_require_minimum_version 1.5.0
-load 0400-common
+load e2e
 setup() { e2e_setup; }
 teardown() { e2e_teardown; }
 
@@ -28,7 +28,7 @@ teardown() { e2e_teardown; }
 
 @test "agent and modes are shellcheck -s sh clean" {
 	command -v shellcheck || skip "no shellcheck"
-	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh"
+	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh" "$REPO_ROOT/ec2-runner-pool"
 	[ "$status" -eq 0 ]
 }
 

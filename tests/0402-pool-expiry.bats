@@ -3,7 +3,7 @@
 # a failed provision leaves nothing behind
 
 bats_require_minimum_version 1.5.0
-load 0400-common
+load e2e
 setup() { e2e_setup; }
 teardown() { e2e_teardown; }
 

@@ -7,7 +7,7 @@
 # loop; the systemd unit is checked with systemd-analyze where it exists.
 
 bats_require_minimum_version 1.5.0
-load 0400-common
+load e2e
 setup() { e2e_setup; }
 teardown() { e2e_teardown; }
 

@@ -9,7 +9,7 @@
 # (processes in a session of their own, files) is gone for the next run.
 
 bats_require_minimum_version 1.5.0
-load 0400-common
+load e2e
 setup() {
 	e2e_setup
 	why=$(e2e_no_user)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# tests/0900-man.bats: every tool (bin/*.c) has a man page (man/<tool>.1)
+# tests/0900-man.bats: every tool (bin/*.c, and the front door
+# ec2-runner-pool) has a man page (man/<tool>.1)
 # that lints clean and agrees with the tool's --help: the SYNOPSIS names the
 # same options, metavariables and literal words as the usage lines, in the
 # same order, and EXIT STATUS lists every code of "Exit status:".
@@ -9,22 +10,32 @@ bats_require_minimum_version 1.5.0
 
 MAN_DIR="$REPO_ROOT/man"
 
-# every tool, from the sources, so that a new tool is covered at once
+# every tool, from the sources, so that a new tool is covered at once; and
+# the front door
 tools() {
 	local c
 	for c in "$REPO_ROOT"/bin/*.c; do
 		basename "$c" .c
 	done
+	echo ec2-runner-pool
+}
+
+# the command of a tool
+cmd() {
+	case $1 in
+	ec2-runner-pool) printf '%s/%s' "$REPO_ROOT" "$1" ;;
+	*) printf '%s/bin/%s' "$REPO_ROOT" "$1" ;;
+	esac
 }
 
 # the usage lines of --help: from "usage:" to the first empty line
 usage_lines() {
-	"$REPO_ROOT/bin/$1" --help | awk '/^usage:/ { u = 1 } u && /^$/ { exit } u'
+	"$(cmd "$1")" --help | awk '/^usage:/ { u = 1 } u && /^$/ { exit } u'
 }
 
 # the "Exit status:" paragraph of --help
 help_exit() {
-	"$REPO_ROOT/bin/$1" --help |
+	"$(cmd "$1")" --help |
 		awk '/^Exit status:/ { e = 1 } e && /^$/ { exit } e'
 }
 
@@ -102,7 +113,7 @@ word_diff() {
 @test "man: --help exits 0, prints usage on stdout and nothing on stderr" {
 	local t fails=""
 	for t in $(tools); do
-		run --separate-stderr "$REPO_ROOT/bin/$t" --help
+		run --separate-stderr "$(cmd "$t")" --help
 		if [ "$status" -ne 0 ]; then
 			fails+="$t: --help exited $status, not 0"$'\n'
 		elif [ "${lines[0]:-}" = "${lines[0]#"usage: $t"}" ]; then

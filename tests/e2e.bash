@@ -1,4 +1,4 @@
-# tests/0400-common.bash: setup shared by the end-to-end tests (04xx)
+# tests/e2e.bash: setup shared by the end-to-end tests (04xx)
 load helpers
 # poll faster than the production defaults (1 s, 500 ms): the local cloud
 # has no account-wide request limits to respect
