@@ -58,8 +58,14 @@ TESTS ?= tests/*.bats
 # `make check`.  The slowest, 0403's race of 10 provisions, took 58 s on 2
 # busy cores, and its own waits give up long before 300 s.  Empty: no limit.
 BATS_TEST_TIMEOUT ?= 300
+# test files run this many at a time (bats --jobs, which needs GNU
+# parallel; the tests of one file stay in order): most of a test's time is
+# spent waiting for agents and polls, not on the CPU.  1: one at a time.
+BATS_JOBS ?= 4
+BATS_PARALLEL = $(if $(filter-out 0 1,$(BATS_JOBS)),$(if $(shell command -v parallel),\
+	--jobs $(BATS_JOBS) --no-parallelize-within-files))
 check: all unit
-	BATS_TEST_TIMEOUT=$(BATS_TEST_TIMEOUT) $(BATS) $(TESTS)
+	BATS_TEST_TIMEOUT=$(BATS_TEST_TIMEOUT) $(BATS) $(BATS_PARALLEL) $(TESTS)
 
 demo: all
 	sh tests/demo.sh
