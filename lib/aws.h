@@ -41,6 +41,14 @@ void aws_params_free(struct aws_params *);
 
 /* EC2 Query API call; the reply tree is the caller's (xml_free). */
 struct xml *aws_query(struct aws *, const char *action, struct aws_params *);
+/*
+ * The same call with a 2xx reply handed to sink as it arrives (see
+ * http.h: never stored, not retried once the sink has seen part of it);
+ * an error reply is read as aws_query() reads it.  0 or -1; a sink's -1
+ * stops the call with the sink's error.
+ */
+int aws_query_stream(struct aws *, const char *action, struct aws_params *,
+    int (*sink)(void *arg, const char *p, size_t n), void *arg);
 /* JSON 1.1 call ("ssm", "AmazonSSM.GetParameter"); reply is the caller's. */
 cJSON *aws_json(struct aws *, const char *service, const char *target,
     const cJSON *request);
