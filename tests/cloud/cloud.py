@@ -71,6 +71,7 @@ DEFAULT_SETTINGS = {
     "region": "us-east-1",
     "aws_limits": False,        # token buckets with AWS's published API limits
     "spot_warning_ms": 120000,  # spot interruption notice -> termination
+    "xml_indent": 4,            # EC2 replies indented as EC2 does (0: compact)
 }
 
 GITHUB_PREFIXES = ("/api/v3/", "/_runner/", "/actions/runner/releases/",
