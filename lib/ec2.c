@@ -190,6 +190,10 @@ instance_end(struct ec2_reader *r)
 	}
 }
 
+static void on_text(void *, const XML_Char *, int);
+
+/* Text is read only inside a field: expat calls no handler for the rest
+ * (the whitespace of an indented reply, the fields nobody reads). */
 static void
 on_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 {
@@ -220,8 +224,11 @@ on_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 		if (buf_add(&r->text, "", 1) == -1)
 			reader_fail(r);
 		r->text.len--;
-	} else if (k == K_NEXT)
+		XML_SetCharacterDataHandler(r->p, on_text);
+	} else if (k == K_NEXT) {
 		r->in_token = 1;
+		XML_SetCharacterDataHandler(r->p, on_text);
+	}
 }
 
 static void
@@ -239,9 +246,11 @@ on_end(void *arg, const XML_Char *name)
 		r->cur = NULL;
 		/* keep the NUL: the next string starts after it */
 		r->text.len++;
-	} else if (k == K_NEXT)
+		XML_SetCharacterDataHandler(r->p, NULL);
+	} else if (k == K_NEXT) {
 		r->in_token = 0;
-	else if (k == K_INST)
+		XML_SetCharacterDataHandler(r->p, NULL);
+	} else if (k == K_INST)
 		instance_end(r);
 }
 
@@ -278,7 +287,6 @@ ec2_reader_new(int (*cb)(void *, const struct ec2_instance *), void *arg)
 	r->arg = arg;
 	XML_SetUserData(r->p, r);
 	XML_SetElementHandler(r->p, on_start, on_end);
-	XML_SetCharacterDataHandler(r->p, on_text);
 	return r;
 }
 
@@ -301,10 +309,10 @@ ec2_reader_feed(struct ec2_reader *r, const char *p, size_t n, int final)
 			    "line %lu", XML_ErrorString(XML_GetErrorCode(r->p)),
 			    (unsigned long)XML_GetCurrentLineNumber(r->p));
 		}
-		p += len;
-		n -= (size_t)len;
 		if (last)
 			break;
+		p += len;
+		n -= (size_t)len;
 	}
 	return 0;
 }

@@ -1,25 +1,32 @@
 /*
  * Fuzz target: an EC2 reply body through the XML parser (expat): the
  * DescribeInstances reader, fed in pieces as libcurl would hand them over
- * (the first byte picks the piece size), each instance rendered as
- * pool-list prints it; and the tree parser that reads error replies.
+ * (the first byte picks the piece size), each instance rendered by
+ * pool-list's encoder and by cJSON, which must agree byte for byte; and the tree parser that reads error replies.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ec2.h"
 #include "error.h"
 #include "pool.h"
 #include "xml.h"
 
+/* Both encoders of an instance must print the same bytes. */
 static int
 render(void *arg, const struct ec2_instance *in)
 {
 	cJSON *o = pool_instance_json(in);
 	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+	struct buf b = BUF_INIT;
 
 	(*(unsigned long *)arg)++;
+	if (s && pool_instance_write(&b, in) == 0 &&
+	    (b.len != strlen(s) + 1 || memcmp(b.s, s, b.len - 1) != 0))
+		abort();
+	buf_free(&b);
 	free(s);
 	cJSON_Delete(o);
 	/* a callback that stops the reader halfway must be safe too */

@@ -149,6 +149,54 @@ test_ec2_reader(void)
 	ec2_reader_free(NULL);
 }
 
+/* pool-list's encoder prints what cJSON prints, for any tag value. */
+static void
+test_pool_write(void)
+{
+	static const char *const values[] = {
+		"1900000000", "1700000000123", "2147483647", "2147483648",
+		"-5", "0.5", "1e300", "nan", "inf", "-inf", "abc", "",
+		"q\"uo\\te", "tab\tnl\ncr\rbs\bff\f", "\x01\x1f\x7f",
+		"caf\xc3\xa9 \xe2\x82\xac", "0.1", "123456789012345678",
+		"99999999999", "100000000000", "3.14159265358979",
+	};
+	struct ec2_instance in;
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		struct buf b = BUF_INIT;
+		cJSON *o;
+		char *s;
+
+		memset(&in, 0, sizeof(in));
+		in.id = values[i];
+		in.type = values[(i + 1) % 21];
+		in.state = "running";
+		in.lifecycle = "spot";
+		in.tags[0].key = POOL_T_DEADLINE;
+		in.tags[0].value = values[i];
+		in.tags[1].key = POOL_T_CLAIM "77";
+		in.tags[1].value = values[i];
+		in.tags[2].key = POOL_T_STATE;
+		in.tags[2].value = values[(i + 2) % 21];
+		in.tags[3].key = POOL_T_CLAIM "a\"b";
+		in.tags[3].value = values[(i + 3) % 21];
+		in.tags[4].key = POOL_T_RETIRE;
+		in.tags[4].value = "";
+		in.ntags = i % 2 ? 5 : 2;
+		o = pool_instance_json(&in);
+		s = cJSON_PrintUnformatted(o);
+		CHECK(pool_instance_write(&b, &in) == 0);
+		CHECK(b.len == strlen(s) + 1 && b.s[b.len - 1] == '\n');
+		CHECK(strncmp(b.s, s, strlen(s)) == 0);
+		if (strncmp(buf_str(&b), s, strlen(s)) != 0)
+			fprintf(stderr, "  %s\n  %s", s, buf_str(&b));
+		free(s);
+		cJSON_Delete(o);
+		buf_free(&b);
+	}
+}
+
 static void
 test_pool_json(void)
 {
@@ -562,6 +610,7 @@ main(void)
 {
 	test_xml();
 	test_ec2_reader();
+	test_pool_write();
 	test_pool_json();
 	test_jsonl();
 	test_validate();
