@@ -744,6 +744,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"Content-Type": "application/x-amz-json-1.1",
                              "x-amzn-RequestId": str(uuid.uuid4())}, out)
         else:
+            f = cloud.fault(service, action, ("pad",))
+            if f:
+                # an oversized reply: blanks after the XML declaration
+                decl, nl, rest = out.partition(b"\n")
+                out = decl + nl + b" " * int(f.get("bytes", 65 << 20)) + rest
             self._send(200, {"Content-Type": "text/xml;charset=UTF-8",
                              "Server": "AmazonEC2"}, out)
         return finish(200, None)
@@ -814,7 +819,8 @@ class Handler(BaseHTTPRequestHandler):
                 for f in faults:
                     if f.get("kind") not in ("throttle", "5xx", "reset", "slow",
                                              "capacity", "partial", "notfound",
-                                             "ratelimit", "secondary", "warning"):
+                                             "ratelimit", "secondary", "warning",
+                                             "pad"):
                         raise ValueError("unknown fault kind %r" % f.get("kind"))
                     f = dict(f)
                     f.setdefault("service", "*")
