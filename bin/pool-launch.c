@@ -199,7 +199,8 @@ main(int argc, char **argv)
 	struct aws_params p = AWS_PARAMS_INIT;
 	struct aws *aws = NULL;
 	struct xml *x = NULL, *it, *id;
-	size_t i, launched = 0, t;
+	size_t i, launched = 0, t, nt = 0;
+	struct ec2_tag tags[6];
 	int c, rc = 0, temp = 1, nerr = 0;
 
 	tool_init(argv[0]);
@@ -361,21 +362,28 @@ main(int argc, char **argv)
 		    "Overrides.%zu.InstanceRequirements", i + 1);
 		ec2_requirements_params(&p, prefix, &req);
 	}
-	t = 1;
+	/* the pool's tags: applied at launch, and printed */
+	tags[nt].key = POOL_T_POOL;
+	tags[nt++].value = pool;
+	tags[nt].key = POOL_T_STATE;
+	tags[nt++].value = "created";
+	if (run) {
+		tags[nt].key = POOL_T_RUN;
+		tags[nt++].value = run;
+	}
+	tags[nt].key = POOL_T_CLASS;
+	tags[nt++].value = class;
+	tags[nt].key = POOL_T_USAGE;
+	tags[nt++].value = use;
+	tags[nt].key = POOL_T_DEADLINE;
+	tags[nt++].value = deadline;
 	aws_param(&p, "TagSpecification.1.ResourceType", "instance");
-#define TAG(k, v) do { \
-	aws_paramf(&p, (k), "TagSpecification.1.Tag.%zu.Key", t); \
-	aws_paramf(&p, (v), "TagSpecification.1.Tag.%zu.Value", t); \
-	t++; \
-} while (0)
-	TAG(POOL_T_POOL, pool);
-	TAG(POOL_T_STATE, "created");
-	if (run)
-		TAG(POOL_T_RUN, run);
-	TAG(POOL_T_CLASS, class);
-	TAG(POOL_T_USAGE, use);
-	TAG(POOL_T_DEADLINE, deadline);
-#undef TAG
+	for (t = 0; t < nt; t++) {
+		aws_paramf(&p, tags[t].key, "TagSpecification.1.Tag.%zu.Key",
+		    t + 1);
+		aws_paramf(&p, tags[t].value,
+		    "TagSpecification.1.Tag.%zu.Value", t + 1);
+	}
 
 	if ((x = aws_query(aws, "CreateFleet", &p)) == NULL)
 		goto fail;
@@ -395,20 +403,8 @@ main(int argc, char **argv)
 			in.state = "pending";
 			in.lifecycle = *xml_text(it, "lifecycle") ?
 			    xml_text(it, "lifecycle") : use;
-			in.tags[in.ntags].key = POOL_T_POOL;
-			in.tags[in.ntags++].value = pool;
-			in.tags[in.ntags].key = POOL_T_STATE;
-			in.tags[in.ntags++].value = "created";
-			if (run) {
-				in.tags[in.ntags].key = POOL_T_RUN;
-				in.tags[in.ntags++].value = run;
-			}
-			in.tags[in.ntags].key = POOL_T_CLASS;
-			in.tags[in.ntags++].value = class;
-			in.tags[in.ntags].key = POOL_T_USAGE;
-			in.tags[in.ntags++].value = use;
-			in.tags[in.ntags].key = POOL_T_DEADLINE;
-			in.tags[in.ntags++].value = deadline;
+			memcpy(in.tags, tags, nt * sizeof(tags[0]));
+			in.ntags = nt;
 			if ((o = pool_instance_json(&in)) == NULL ||
 			    jsonl_write(stdout, o) == -1) {
 				cJSON_Delete(o);

@@ -82,33 +82,46 @@ aws_error_code(const struct aws *a)
 	return a->code;
 }
 
-int
+void
 aws_param(struct aws_params *p, const char *key, const char *value)
 {
+	if (p->status)
+		return;
 	if ((p->body.len && buf_putc(&p->body, '&') == -1) ||
 	    buf_urlencode(&p->body, key, strlen(key), 0) == -1 ||
 	    buf_putc(&p->body, '=') == -1 ||
-	    buf_urlencode(&p->body, value, strlen(value), 0) == -1)
-		return -1;
-	return 0;
+	    buf_urlencode(&p->body, value, strlen(value), 0) == -1) {
+		p->status = error_status();
+		p->why = "out of memory";
+	}
 }
 
-int
+void
 aws_paramf(struct aws_params *p, const char *value, const char *keyfmt, ...)
 {
 	char key[256];
 	va_list ap;
+	int n;
 
 	va_start(ap, keyfmt);
-	vsnprintf(key, sizeof(key), keyfmt, ap);
+	n = vsnprintf(key, sizeof(key), keyfmt, ap);
 	va_end(ap);
-	return aws_param(p, key, value);
+	if (n < 0 || (size_t)n >= sizeof(key)) {
+		if (!p->status) {
+			p->status = EXIT_PERM;
+			p->why = "parameter name too long";
+		}
+		return;
+	}
+	aws_param(p, key, value);
 }
 
 void
 aws_params_free(struct aws_params *p)
 {
 	buf_wipe(&p->body);
+	p->status = 0;
+	p->why = NULL;
 }
 
 static int
@@ -349,11 +362,25 @@ query(struct aws *a, const char *action, struct aws_params *p,
 	c.what = action;
 	c.sink = sink;
 	c.sink_arg = arg;
-	if (aws_param(&full, "Action", action) == -1 ||
-	    aws_param(&full, "Version", EC2_VERSION) == -1 ||
-	    (p && p->body.len && (buf_putc(&full.body, '&') == -1 ||
-	    buf_add(&full.body, p->body.s, p->body.len) == -1)))
+	/* the one place a request's parameters are checked */
+	if (p && p->status) {
+		error_set(p->status, "ec2 %s: request not sent: %s", action,
+		    p->why);
 		goto out;
+	}
+	aws_param(&full, "Action", action);
+	aws_param(&full, "Version", EC2_VERSION);
+	if (!full.status && p && p->body.len &&
+	    (buf_putc(&full.body, '&') == -1 ||
+	    buf_add(&full.body, p->body.s, p->body.len) == -1)) {
+		full.status = EXIT_TEMP;
+		full.why = "out of memory";
+	}
+	if (full.status) {
+		error_set(full.status, "ec2 %s: request not sent: %s", action,
+		    full.why);
+		goto out;
+	}
 	if (call(a, &c, full.body.s, full.body.len, &rs) == 0) {
 		if (sink)
 			*ok = 1;

@@ -22,10 +22,19 @@
 
 struct aws;
 
+/*
+ * A request's parameters.  Adding one cannot fail where the caller sees
+ * it: the first failure (out of memory, a name over 255 bytes) is kept in
+ * the object, later additions are dropped, and aws_query() /
+ * aws_query_stream() refuse to send it, with that error.  So no request
+ * goes out with some of its parameters missing.
+ */
 struct aws_params {
 	struct buf body;	/* form-encoded, owned */
+	int status;		/* 0, or the first failure's exit status */
+	const char *why;	/* that failure, for the message */
 };
-#define AWS_PARAMS_INIT { BUF_INIT }
+#define AWS_PARAMS_INIT { BUF_INIT, 0, NULL }
 
 struct aws *aws_new(const char *region, const char *profile);
 void aws_free(struct aws *);
@@ -34,8 +43,8 @@ struct http *aws_http(struct aws *);
 /* The AWS error code of the last failed call ("" if none). */
 const char *aws_error_code(const struct aws *);
 
-int aws_param(struct aws_params *, const char *key, const char *value);
-int aws_paramf(struct aws_params *, const char *value, const char *keyfmt,
+void aws_param(struct aws_params *, const char *key, const char *value);
+void aws_paramf(struct aws_params *, const char *value, const char *keyfmt,
     ...) __attribute__((format(printf, 3, 4)));
 void aws_params_free(struct aws_params *);
 

@@ -149,6 +149,35 @@ test_ec2_reader(void)
 	ec2_reader_free(NULL);
 }
 
+/* A failed parameter sticks: later ones are dropped, nothing is sent. */
+static void
+test_aws_params(void)
+{
+	struct aws_params p = AWS_PARAMS_INIT;
+	char key[300];
+
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	aws_param(&p, "A", "1 2");
+	aws_paramf(&p, "v", "Filter.%zu.Name", (size_t)1);
+	CHECK(p.status == 0);
+	CHECK_STR(buf_str(&p.body), "A=1%202&Filter.1.Name=v");
+	aws_paramf(&p, "v", "%s.Value", key);
+	CHECK(p.status == EXIT_PERM);
+	aws_param(&p, "B", "2");
+	CHECK_STR(buf_str(&p.body), "A=1%202&Filter.1.Name=v");
+	/* the send step refuses it before any connection (no client needed) */
+	error_clear();
+	CHECK(aws_query(NULL, "CreateTags", &p) == NULL);
+	CHECK_STR(error_msg(), "ec2 CreateTags: request not sent: parameter "
+	    "name too long");
+	CHECK(error_status() == EXIT_PERM);
+	CHECK(aws_query_stream(NULL, "DescribeInstances", &p, NULL, NULL) ==
+	    -1);
+	aws_params_free(&p);
+	CHECK(p.status == 0 && p.body.len == 0);
+}
+
 /* pool-list's encoder prints what cJSON prints, for any tag value. */
 static void
 test_pool_write(void)
@@ -611,6 +640,7 @@ main(void)
 	test_xml();
 	test_ec2_reader();
 	test_pool_write();
+	test_aws_params();
 	test_pool_json();
 	test_jsonl();
 	test_validate();
