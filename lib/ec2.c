@@ -51,14 +51,13 @@ struct ec2_reader {
 	XML_Parser p;
 	int (*cb)(void *, const struct ec2_instance *);
 	void *arg;
-	int depth, failed, cb_failed, done;
+	int depth, failed, cb_failed;
 	unsigned char kind[KINDS_DEPTH];
 	struct buf text;	/* this instance's strings, NUL-separated */
 	size_t off[F_N];	/* into text; SIZE_MAX: absent */
 	size_t tag_key[EC2_MAX_TAGS], tag_val[EC2_MAX_TAGS], ntags;
-	size_t *cur;		/* the offset the text goes to, or NULL */
 	struct buf token;	/* nextToken */
-	int in_token, seen_tagset;
+	int seen_tagset;
 };
 
 #define ABSENT ((size_t)-1)
@@ -219,16 +218,15 @@ on_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 		instance_begin(r);
 	else if (k == K_FIELD) {
 		*cur = r->text.len;
-		r->cur = cur;
 		/* the string starts empty: "" even with no text */
-		if (buf_add(&r->text, "", 1) == -1)
+		if (buf_add(&r->text, "", 1) == -1) {
 			reader_fail(r);
+			return;
+		}
 		r->text.len--;
 		XML_SetCharacterDataHandler(r->p, on_text);
-	} else if (k == K_NEXT) {
-		r->in_token = 1;
+	} else if (k == K_NEXT)
 		XML_SetCharacterDataHandler(r->p, on_text);
-	}
 }
 
 static void
@@ -243,14 +241,12 @@ on_end(void *arg, const XML_Char *name)
 	k = r->depth <= KINDS_DEPTH ? r->kind[r->depth - 1] : K_OTHER;
 	r->depth--;
 	if (k == K_FIELD) {
-		r->cur = NULL;
 		/* keep the NUL: the next string starts after it */
 		r->text.len++;
 		XML_SetCharacterDataHandler(r->p, NULL);
-	} else if (k == K_NEXT) {
-		r->in_token = 0;
+	} else if (k == K_NEXT)
 		XML_SetCharacterDataHandler(r->p, NULL);
-	} else if (k == K_INST)
+	else if (k == K_INST)
 		instance_end(r);
 }
 
