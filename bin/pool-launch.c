@@ -166,8 +166,21 @@ joined(const struct strlist *l, char *out, size_t len)
 /* Option state lives for the whole run: usage errors return at once. */
 static struct strlist subnets, types;
 
-int
-main(int argc, char **argv)
+/* What one launch asks for, from the options and the three reads. */
+struct launch {
+	const char *region, *profile, *pool, *run, *class, *use;
+	const char *tmpl, *token, *want;
+	struct range vcpu, mem;
+	long long count, deadline_in;
+	struct ec2_requirements req;
+	char tname[160], version[32], arch[32], deadline[32], gen[33];
+	struct ec2_tag tags[6];	/* the pool's tags: applied and printed */
+	size_t ntags;
+};
+
+/* The options into l: -1 to go on, else the exit status. */
+static int
+options(int argc, char **argv, struct launch *l)
 {
 	static const struct option opts[] = {
 		{ "arch", required_argument, NULL, 'a' },
@@ -188,21 +201,8 @@ main(int argc, char **argv)
 		{ "vcpu", required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *region = NULL, *profile = NULL, *pool = NULL;
-	const char *run = NULL, *class = "default", *use = "spot";
-	const char *tmpl = NULL, *token = NULL, *want = NULL;
-	struct range vcpu = { 2, 0 }, mem = { 4096, 0 };
-	long long count = 1, deadline_in = 3600;
-	char tname[160], deadline[32], num[32], gen[33], version[32];
-	char arch[32], first[64], pats[256], prefix[96], vr[48], mr[48];
-	struct ec2_requirements req;
-	struct aws_params p = AWS_PARAMS_INIT;
-	struct aws *aws = NULL;
-	struct xml *x = NULL, *it, *id;
-	size_t i, launched = 0, t;
-	int c, rc = 0, temp = 1, nerr = 0;
+	int c;
 
-	tool_init(argv[0]);
 	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -210,40 +210,40 @@ main(int argc, char **argv)
 		case 'a':
 			if (validate_arch(optarg) == -1)
 				return error_wrap("--arch"), tool_fail();
-			want = optarg;
+			l->want = optarg;
 			break;
 		case 'c':
 			if (validate_class(optarg) == -1)
 				return error_wrap("--class"), tool_fail();
-			class = optarg;
+			l->class = optarg;
 			break;
 		case 'C':
 			if (strlen(optarg) < 1 || strlen(optarg) > 64)
 				return tool_usage("--client-token: 1 to 64 "
 				    "characters");
-			token = optarg;
+			l->token = optarg;
 			break;
 		case 'd':
 			if (validate_number(optarg, 60, 7 * 86400,
-			    &deadline_in) == -1)
+			    &l->deadline_in) == -1)
 				return error_wrap("--deadline-in"), tool_fail();
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return tool_exit(0);
 		case 'm':
-			if (parse_range(optarg, 512, 4194304, &mem,
+			if (parse_range(optarg, 512, 4194304, &l->mem,
 			    "--memory") == -1)
 				return tool_fail();
 			break;
 		case 'n':
-			if (validate_number(optarg, 1, 100, &count) == -1)
+			if (validate_number(optarg, 1, 100, &l->count) == -1)
 				return error_wrap("--count"), tool_fail();
 			break;
 		case 'r':
 			if (validate_run_id(optarg) == -1)
 				return error_wrap("--run-id"), tool_fail();
-			run = optarg;
+			l->run = optarg;
 			break;
 		case 's':
 			if (strlist_split(&subnets, optarg, validate_subnet,
@@ -253,7 +253,7 @@ main(int argc, char **argv)
 		case 'T':
 			if (validate_template_name(optarg) == -1)
 				return error_wrap("--template"), tool_fail();
-			tmpl = optarg;
+			l->tmpl = optarg;
 			break;
 		case 't':
 			if (strlist_split(&types, optarg, validate_type_pattern,
@@ -263,14 +263,15 @@ main(int argc, char **argv)
 		case 'u':
 			if (validate_usage(optarg) == -1)
 				return error_wrap("--usage"), tool_fail();
-			use = optarg;
+			l->use = optarg;
 			break;
 		case 'v':
-			if (parse_range(optarg, 1, 448, &vcpu, "--vcpu") == -1)
+			if (parse_range(optarg, 1, 448, &l->vcpu, "--vcpu") == -1)
 				return tool_fail();
 			break;
 		default:
-			if (tool_aws_option(c, optarg, &pool, &region, &profile))
+			if (tool_aws_option(c, optarg, &l->pool, &l->region,
+			    &l->profile))
 				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
@@ -285,100 +286,144 @@ main(int argc, char **argv)
 		return tool_fail();
 	if (types.n > 400)
 		return tool_usage("--type: at most 400 patterns");
-	if (pool_name(pool, &pool) == -1)
+	if (pool_name(l->pool, &l->pool) == -1)
 		return tool_fail();
-	if (tmpl)
-		snprintf(tname, sizeof(tname), "%s", tmpl);
-	else if (pool_template_name(pool, tname, sizeof(tname)) == -1)
+	if (l->tmpl)
+		snprintf(l->tname, sizeof(l->tname), "%s", l->tmpl);
+	else if (pool_template_name(l->pool, l->tname, sizeof(l->tname)) == -1)
 		return tool_fail();
-	req.vcpu_min = vcpu.min;
-	req.vcpu_max = vcpu.max;
-	req.mem_min = mem.min;
-	req.mem_max = mem.max;
-	req.allowed = (const char *const *)types.v;
-	req.nallowed = types.n;
+	l->req.vcpu_min = l->vcpu.min;
+	l->req.vcpu_max = l->vcpu.max;
+	l->req.mem_min = l->mem.min;
+	l->req.mem_max = l->mem.max;
+	l->req.allowed = (const char *const *)types.v;
+	l->req.nallowed = types.n;
+	return -1;
+}
 
-	/* reads only, before the one write */
-	if ((aws = aws_new(region, profile)) == NULL ||
-	    template_arch(aws, tname, version, sizeof(version), arch,
-	    sizeof(arch)) == -1)
-		goto fail;
-	if (want && strcmp(want, arch) != 0) {
-		error_set(EXIT_PERM, "--arch %s: launch template '%s' version "
-		    "%s launches %s", want, tname, version, arch);
-		goto fail;
-	}
-	switch (ec2_instance_types(aws, arch, &req, first, sizeof(first))) {
+/*
+ * The three reads before the one write: the template's default version
+ * and its AMI's architecture (--arch when given), and some instance type
+ * of that architecture meeting the requirements.  0 or -1.
+ */
+static int
+check_launchable(struct aws *aws, struct launch *l)
+{
+	char first[64], pats[256], vr[48], mr[48];
+
+	if (template_arch(aws, l->tname, l->version, sizeof(l->version),
+	    l->arch, sizeof(l->arch)) == -1)
+		return -1;
+	if (l->want && strcmp(l->want, l->arch) != 0)
+		return error_set(EXIT_PERM, "--arch %s: launch template '%s' "
+		    "version %s launches %s", l->want, l->tname, l->version,
+		    l->arch);
+	switch (ec2_instance_types(aws, l->arch, &l->req, first,
+	    sizeof(first))) {
 	case -1:
-		goto fail;
+		return -1;
 	case 0:
-		error_set(EXIT_PERM, "no %s instance type with %s vCPUs and %s "
-		    "MiB matches --type '%s'", arch, range_str(&vcpu, vr,
-		    sizeof(vr)), range_str(&mem, mr, sizeof(mr)),
+		return error_set(EXIT_PERM, "no %s instance type with %s vCPUs "
+		    "and %s MiB matches --type '%s'", l->arch,
+		    range_str(&l->vcpu, vr, sizeof(vr)),
+		    range_str(&l->mem, mr, sizeof(mr)),
 		    joined(&types, pats, sizeof(pats)));
-		goto fail;
 	}
-	snprintf(deadline, sizeof(deadline), "%lld",
-	    (long long)time(NULL) + deadline_in);
+	return 0;
+}
 
-	aws_param(&p, "Type", "instant");
-	if (token == NULL) {
-		/* a retried request (timeout, reset, 5xx) must not launch twice */
-		unsigned char r[16];
-
-		if (RAND_bytes(r, sizeof(r)) != 1) {
-			error_set(EXIT_TEMP, "no randomness for a client token");
-			goto fail;
-		}
-		for (i = 0; i < sizeof(r); i++)
-			snprintf(gen + 2 * i, 3, "%02x", r[i]);
-		token = gen;
+/* The pool's tags, with the deadline from now. */
+static void
+pool_tags(struct launch *l)
+{
+	snprintf(l->deadline, sizeof(l->deadline), "%lld",
+	    (long long)time(NULL) + l->deadline_in);
+	l->ntags = 0;
+	l->tags[l->ntags].key = POOL_T_POOL;
+	l->tags[l->ntags++].value = l->pool;
+	l->tags[l->ntags].key = POOL_T_STATE;
+	l->tags[l->ntags++].value = "created";
+	if (l->run) {
+		l->tags[l->ntags].key = POOL_T_RUN;
+		l->tags[l->ntags++].value = l->run;
 	}
-	aws_param(&p, "ClientToken", token);
-	snprintf(num, sizeof(num), "%lld", count);
-	aws_param(&p, "TargetCapacitySpecification.TotalTargetCapacity", num);
-	aws_param(&p, "TargetCapacitySpecification.DefaultTargetCapacityType",
-	    use);
-	if (strcmp(use, "spot") == 0) {
-		aws_param(&p, "TargetCapacitySpecification.SpotTargetCapacity",
+	l->tags[l->ntags].key = POOL_T_CLASS;
+	l->tags[l->ntags++].value = l->class;
+	l->tags[l->ntags].key = POOL_T_USAGE;
+	l->tags[l->ntags++].value = l->use;
+	l->tags[l->ntags].key = POOL_T_DEADLINE;
+	l->tags[l->ntags++].value = l->deadline;
+}
+
+/* --client-token, else a random one: a retried request (timeout, reset,
+ * 5xx) must not launch twice. */
+static int
+client_token(struct launch *l)
+{
+	unsigned char r[16];
+	size_t i;
+
+	if (l->token)
+		return 0;
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return error_set(EXIT_TEMP, "no randomness for a client token");
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(l->gen + 2 * i, 3, "%02x", r[i]);
+	l->token = l->gen;
+	return 0;
+}
+
+/* The CreateFleet request: instant, one override per subnet, the tags. */
+static void
+fleet_params(struct aws_params *p, const struct launch *l)
+{
+	char num[32], prefix[96];
+	size_t i;
+
+	aws_param(p, "Type", "instant");
+	aws_param(p, "ClientToken", l->token);
+	snprintf(num, sizeof(num), "%lld", l->count);
+	aws_param(p, "TargetCapacitySpecification.TotalTargetCapacity", num);
+	aws_param(p, "TargetCapacitySpecification.DefaultTargetCapacityType",
+	    l->use);
+	if (strcmp(l->use, "spot") == 0) {
+		aws_param(p, "TargetCapacitySpecification.SpotTargetCapacity",
 		    num);
-		aws_param(&p, "SpotOptions.AllocationStrategy",
+		aws_param(p, "SpotOptions.AllocationStrategy",
 		    "price-capacity-optimized");
 	} else {
-		aws_param(&p, "TargetCapacitySpecification."
+		aws_param(p, "TargetCapacitySpecification."
 		    "OnDemandTargetCapacity", num);
-		aws_param(&p, "OnDemandOptions.AllocationStrategy",
+		aws_param(p, "OnDemandOptions.AllocationStrategy",
 		    "lowest-price");
 	}
-	aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
-	    "LaunchTemplateName", tname);
-	aws_param(&p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
-	    "Version", version);
+	aws_param(p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
+	    "LaunchTemplateName", l->tname);
+	aws_param(p, "LaunchTemplateConfigs.1.LaunchTemplateSpecification."
+	    "Version", l->version);
 	for (i = 0; i < subnets.n; i++) {
-		aws_paramf(&p, subnets.v[i],
+		aws_paramf(p, subnets.v[i],
 		    "LaunchTemplateConfigs.1.Overrides.%zu.SubnetId", i + 1);
 		snprintf(prefix, sizeof(prefix), "LaunchTemplateConfigs.1."
 		    "Overrides.%zu.InstanceRequirements", i + 1);
-		ec2_requirements_params(&p, prefix, &req);
+		ec2_requirements_params(p, prefix, &l->req);
 	}
-	t = 1;
-	aws_param(&p, "TagSpecification.1.ResourceType", "instance");
-#define TAG(k, v) do { \
-	aws_paramf(&p, (k), "TagSpecification.1.Tag.%zu.Key", t); \
-	aws_paramf(&p, (v), "TagSpecification.1.Tag.%zu.Value", t); \
-	t++; \
-} while (0)
-	TAG(POOL_T_POOL, pool);
-	TAG(POOL_T_STATE, "created");
-	if (run)
-		TAG(POOL_T_RUN, run);
-	TAG(POOL_T_CLASS, class);
-	TAG(POOL_T_USAGE, use);
-	TAG(POOL_T_DEADLINE, deadline);
-#undef TAG
+	aws_param(p, "TagSpecification.1.ResourceType", "instance");
+	for (i = 0; i < l->ntags; i++) {
+		aws_paramf(p, l->tags[i].key, "TagSpecification.1.Tag.%zu.Key",
+		    i + 1);
+		aws_paramf(p, l->tags[i].value,
+		    "TagSpecification.1.Tag.%zu.Value", i + 1);
+	}
+}
 
-	if ((x = aws_query(aws, "CreateFleet", &p)) == NULL)
-		goto fail;
+/* One record per instance the fleet launched; how many, or -1. */
+static long
+print_launched(const struct xml *x, const struct launch *l)
+{
+	struct xml *it, *id;
+	long launched = 0;
+
 	XML_EACH(it, xml_child(x, "fleetInstanceSet"), "item") {
 		struct xml *ov = xml_path(it, "launchTemplateAndOverrides/"
 		    "overrides");
@@ -394,30 +439,31 @@ main(int argc, char **argv)
 			in.az = xml_text(ov, "availabilityZone");
 			in.state = "pending";
 			in.lifecycle = *xml_text(it, "lifecycle") ?
-			    xml_text(it, "lifecycle") : use;
-			in.tags[in.ntags].key = POOL_T_POOL;
-			in.tags[in.ntags++].value = pool;
-			in.tags[in.ntags].key = POOL_T_STATE;
-			in.tags[in.ntags++].value = "created";
-			if (run) {
-				in.tags[in.ntags].key = POOL_T_RUN;
-				in.tags[in.ntags++].value = run;
-			}
-			in.tags[in.ntags].key = POOL_T_CLASS;
-			in.tags[in.ntags++].value = class;
-			in.tags[in.ntags].key = POOL_T_USAGE;
-			in.tags[in.ntags++].value = use;
-			in.tags[in.ntags].key = POOL_T_DEADLINE;
-			in.tags[in.ntags++].value = deadline;
+			    xml_text(it, "lifecycle") : l->use;
+			memcpy(in.tags, l->tags, l->ntags * sizeof(l->tags[0]));
+			in.ntags = l->ntags;
 			if ((o = pool_instance_json(&in)) == NULL ||
 			    jsonl_write(stdout, o) == -1) {
 				cJSON_Delete(o);
-				goto fail;
+				return -1;
 			}
 			cJSON_Delete(o);
 			launched++;
 		}
 	}
+	return launched;
+}
+
+/*
+ * The fleet's errors, logged, and the exit status: 0 when all launched,
+ * else 111 if every error was one of capacity, 100 otherwise.
+ */
+static int
+judge_fleet(const struct xml *x, const struct launch *l, long launched)
+{
+	struct xml *it;
+	int temp = 1, nerr = 0;
+
 	XML_EACH(it, xml_child(x, "errorSet"), "item") {
 		const char *code = xml_text(it, "errorCode");
 
@@ -426,12 +472,45 @@ main(int argc, char **argv)
 			temp = 0;
 		nerr++;
 	}
-	if (launched < (size_t)count) {
-		tool_log("launched %zu of %lld instances", launched, count);
-		rc = temp ? EXIT_TEMP : EXIT_PERM;
-	} else if (nerr)
-		tool_log("launched all %zu instances despite %d errors",
+	if (launched < l->count) {
+		tool_log("launched %ld of %lld instances", launched, l->count);
+		return temp ? EXIT_TEMP : EXIT_PERM;
+	}
+	if (nerr)
+		tool_log("launched all %ld instances despite %d errors",
 		    launched, nerr);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct launch l;
+	struct aws_params p = AWS_PARAMS_INIT;
+	struct aws *aws = NULL;
+	struct xml *x = NULL;
+	long launched;
+	int rc;
+
+	tool_init(argv[0]);
+	memset(&l, 0, sizeof(l));
+	l.class = "default";
+	l.use = "spot";
+	l.vcpu.min = 2;
+	l.mem.min = 4096;
+	l.count = 1;
+	l.deadline_in = 3600;
+	if ((rc = options(argc, argv, &l)) != -1)
+		return rc;
+	if ((aws = aws_new(l.region, l.profile)) == NULL ||
+	    check_launchable(aws, &l) == -1 || client_token(&l) == -1)
+		goto fail;
+	pool_tags(&l);
+	fleet_params(&p, &l);
+	if ((x = aws_query(aws, "CreateFleet", &p)) == NULL ||
+	    (launched = print_launched(x, &l)) == -1)
+		goto fail;
+	rc = judge_fleet(x, &l, launched);
 	goto out;
 fail:
 	rc = tool_fail();

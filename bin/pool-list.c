@@ -1,6 +1,7 @@
 /*
  * pool-list: print a pool's instances as JSON Lines, filtered by EC2.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,6 @@
 #include "aws.h"
 #include "ec2.h"
 #include "error.h"
-#include "jsonl.h"
 #include "pool.h"
 #include "strlist.h"
 #include "tool.h"
@@ -39,18 +39,19 @@ static const char usage[] =
 "Exit status: 0 instances printed, 1 none matched, 100 usage or permanent\n"
 "error, 111 temporary failure (network, throttling, 5xx).\n";
 
+/* One line per instance as it is read; stdout is written in blocks. */
+static struct buf line;
+
 static int
 print(void *arg, const struct ec2_instance *in)
 {
-	cJSON *o = pool_instance_json(in);
-	int rc;
-
 	(*(unsigned long *)arg)++;
-	if (o == NULL)
-		return error_set(EXIT_TEMP, "out of memory");
-	rc = jsonl_write(stdout, o);
-	cJSON_Delete(o);
-	return rc;
+	buf_reset(&line);
+	if (pool_instance_write(&line, in) == -1)
+		return -1;
+	if (fwrite(line.s, 1, line.len, stdout) != line.len)
+		return error_set(EXIT_TEMP, "write error: %s", strerror(errno));
+	return 0;
 }
 
 /* Option state lives for the whole run: usage errors return at once. */
@@ -170,9 +171,13 @@ main(int argc, char **argv)
 	}
 	if ((aws = aws_new(region, profile)) == NULL)
 		return tool_fail();
+	setvbuf(stdout, NULL, _IOFBF, 64 * 1024);
 	rc = ec2_describe_instances(aws, f, nf, (const char *const *)ids.v,
 	    ids.n, print, &found);
+	if (fflush(stdout) == EOF && rc == 0)
+		rc = error_set(EXIT_TEMP, "write error: %s", strerror(errno));
 	aws_free(aws);
+	buf_free(&line);
 	if (rc == -1)
 		rc = tool_fail();
 	else

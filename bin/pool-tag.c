@@ -178,7 +178,8 @@ main(int argc, char **argv)
 			if (eq)
 				*eq = '\0';
 			buf_reset(&key);
-			buf_printf(&key, POOL_PREFIX "%s", optarg);
+			if (buf_printf(&key, POOL_PREFIX "%s", optarg) == -1)
+				return tool_fail();
 			if (validate_tag_key(key.s) == -1 ||
 			    (eq && check_value(optarg, eq + 1) == -1)) {
 				error_wrap(c == 's' ? "--set" : "--remove");

@@ -32,6 +32,8 @@ struct call {
 	const char *service;
 	const char *what;
 	int json;
+	int (*sink)(void *, const char *, size_t);	/* 2xx bodies, or NULL */
+	void *sink_arg;
 };
 
 struct aws *
@@ -86,33 +88,46 @@ aws_error_code(const struct aws *a)
 	return a->code;
 }
 
-int
+void
 aws_param(struct aws_params *p, const char *key, const char *value)
 {
+	if (p->status)
+		return;
 	if ((p->body.len && buf_putc(&p->body, '&') == -1) ||
 	    buf_urlencode(&p->body, key, strlen(key), 0) == -1 ||
 	    buf_putc(&p->body, '=') == -1 ||
-	    buf_urlencode(&p->body, value, strlen(value), 0) == -1)
-		return -1;
-	return 0;
+	    buf_urlencode(&p->body, value, strlen(value), 0) == -1) {
+		p->status = error_status();
+		p->why = "out of memory";
+	}
 }
 
-int
+void
 aws_paramf(struct aws_params *p, const char *value, const char *keyfmt, ...)
 {
 	char key[256];
 	va_list ap;
+	int n;
 
 	va_start(ap, keyfmt);
-	vsnprintf(key, sizeof(key), keyfmt, ap);
+	n = vsnprintf(key, sizeof(key), keyfmt, ap);
 	va_end(ap);
-	return aws_param(p, key, value);
+	if (n < 0 || (size_t)n >= sizeof(key)) {
+		if (!p->status) {
+			p->status = EXIT_PERM;
+			p->why = "parameter name too long";
+		}
+		return;
+	}
+	aws_param(p, key, value);
 }
 
 void
 aws_params_free(struct aws_params *p)
 {
 	buf_wipe(&p->body);
+	p->status = 0;
+	p->why = NULL;
 }
 
 static int
@@ -316,6 +331,8 @@ call(struct aws *a, struct call *c, const char *body, size_t len,
 	rq.body = body;
 	rq.body_len = len;
 	rq.headers = &hs;
+	rq.sink = c->sink;
+	rq.sink_arg = c->sink_arg;
 	snprintf(what, sizeof(what), "%s %s", c->service,
 	    c->json ? strchr(c->what, '.') + 1 : c->what);
 	pol.prepare = prepare;
@@ -335,30 +352,69 @@ call(struct aws *a, struct call *c, const char *body, size_t len,
 	    *msg ? ": " : "", msg);
 }
 
-struct xml *
-aws_query(struct aws *a, const char *action, struct aws_params *p)
+/* An EC2 Query call: the reply tree, or with a sink, NULL and *ok set. */
+static struct xml *
+query(struct aws *a, const char *action, struct aws_params *p,
+    int (*sink)(void *, const char *, size_t), void *arg, int *ok)
 {
 	struct aws_params full = AWS_PARAMS_INIT;
 	struct http_response rs;
 	struct call c;
 	struct xml *x = NULL;
 
+	*ok = 0;
 	memset(&c, 0, sizeof(c));
 	c.service = "ec2";
 	c.what = action;
-	if (aws_param(&full, "Action", action) == -1 ||
-	    aws_param(&full, "Version", EC2_VERSION) == -1 ||
-	    (p && p->body.len && (buf_putc(&full.body, '&') == -1 ||
-	    buf_add(&full.body, p->body.s, p->body.len) == -1)))
+	c.sink = sink;
+	c.sink_arg = arg;
+	/* the one place a request's parameters are checked */
+	if (p && p->status) {
+		error_set(p->status, "ec2 %s: request not sent: %s", action,
+		    p->why);
 		goto out;
+	}
+	aws_param(&full, "Action", action);
+	aws_param(&full, "Version", EC2_VERSION);
+	if (!full.status && p && p->body.len &&
+	    (buf_putc(&full.body, '&') == -1 ||
+	    buf_add(&full.body, p->body.s, p->body.len) == -1)) {
+		full.status = EXIT_TEMP;
+		full.why = "out of memory";
+	}
+	if (full.status) {
+		error_set(full.status, "ec2 %s: request not sent: %s", action,
+		    full.why);
+		goto out;
+	}
 	if (call(a, &c, full.body.s, full.body.len, &rs) == 0) {
-		if ((x = xml_parse(buf_str(&rs.body), rs.body.len)) == NULL)
+		if (sink)
+			*ok = 1;
+		else if ((x = xml_parse(buf_str(&rs.body), rs.body.len)) == NULL)
 			error_wrap("ec2 %s", action);
 	}
 	http_response_free(&rs);
 out:
 	aws_params_free(&full);
 	return x;
+}
+
+struct xml *
+aws_query(struct aws *a, const char *action, struct aws_params *p)
+{
+	int ok;
+
+	return query(a, action, p, NULL, NULL, &ok);
+}
+
+int
+aws_query_stream(struct aws *a, const char *action, struct aws_params *p,
+    int (*sink)(void *, const char *, size_t), void *arg)
+{
+	int ok;
+
+	query(a, action, p, sink, arg, &ok);
+	return ok ? 0 : -1;
 }
 
 cJSON *

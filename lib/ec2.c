@@ -1,6 +1,9 @@
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <expat.h>
 
 #include "ec2.h"
 #include "error.h"
@@ -16,47 +19,327 @@ ec2_tag(const struct ec2_instance *in, const char *key)
 	return NULL;
 }
 
-static void
-fill(struct ec2_instance *in, const struct xml *x)
-{
-	const struct xml *t;
+/*
+ * The DescribeInstances reader: expat fed as the reply arrives, keeping
+ * only the fields an ec2_instance has, for one instance at a time.  Every
+ * element gets a kind from its parent's kind and its name; the subtrees
+ * nobody reads (K_OTHER) cost no lookup.  The walk reads
+ * <root>/reservationSet/item/instancesSet/item, the first of each field,
+ * tagSet/item/{key,value}, and <root>/nextToken.
+ */
+enum {
+	K_OTHER, K_ROOT, K_RSET, K_RITEM, K_ISET, K_INST, K_STATE, K_PLACE,
+	K_TAGSET, K_TAGITEM, K_TAGKEY, K_TAGVAL, K_NEXT, K_FIELD
+};
+enum {
+	F_ID, F_STATE, F_TYPE, F_AZ, F_SUBNET, F_LAUNCH, F_IP, F_LIFECYCLE,
+	F_IMAGE, F_N
+};
+#define KINDS_DEPTH 16		/* nothing read is deeper */
 
-	memset(in, 0, sizeof(*in));
-	in->id = xml_text(x, "instanceId");
-	in->state = xml_text(x, "instanceState/name");
-	in->type = xml_text(x, "instanceType");
-	in->az = xml_text(x, "placement/availabilityZone");
-	in->subnet = xml_text(x, "subnetId");
-	in->launch_time = xml_text(x, "launchTime");
-	in->private_ip = xml_text(x, "privateIpAddress");
-	in->lifecycle = xml_text(x, "instanceLifecycle");
-	if (!*in->lifecycle)
-		in->lifecycle = "on-demand";
-	in->image = xml_text(x, "imageId");
-	XML_EACH(t, xml_child(x, "tagSet"), "item") {
-		if (in->ntags == EC2_MAX_TAGS)
-			break;
-		in->tags[in->ntags].key = xml_text(t, "key");
-		in->tags[in->ntags++].value = xml_text(t, "value");
+static const struct {
+	const char *name;
+	int field;
+} inst_fields[] = {
+	{ "instanceId", F_ID }, { "instanceType", F_TYPE },
+	{ "subnetId", F_SUBNET }, { "launchTime", F_LAUNCH },
+	{ "privateIpAddress", F_IP }, { "instanceLifecycle", F_LIFECYCLE },
+	{ "imageId", F_IMAGE },
+};
+
+struct ec2_reader {
+	XML_Parser p;
+	int (*cb)(void *, const struct ec2_instance *);
+	void *arg;
+	int depth, failed, cb_failed;
+	unsigned char kind[KINDS_DEPTH];
+	struct buf text;	/* this instance's strings, NUL-separated */
+	size_t off[F_N];	/* into text; SIZE_MAX: absent */
+	size_t tag_key[EC2_MAX_TAGS], tag_val[EC2_MAX_TAGS], ntags;
+	struct buf token;	/* nextToken */
+	int seen_tagset;
+};
+
+#define ABSENT ((size_t)-1)
+
+static int
+child_kind(struct ec2_reader *r, int parent, const char *name, size_t **cur)
+{
+	size_t i;
+
+	*cur = NULL;
+	switch (parent) {
+	case K_ROOT:
+		if (strcmp(name, "reservationSet") == 0)
+			return K_RSET;
+		if (strcmp(name, "nextToken") == 0 && r->token.len == 0)
+			return K_NEXT;
+		return K_OTHER;
+	case K_RSET:
+		return strcmp(name, "item") == 0 ? K_RITEM : K_OTHER;
+	case K_RITEM:
+		return strcmp(name, "instancesSet") == 0 ? K_ISET : K_OTHER;
+	case K_ISET:
+		return strcmp(name, "item") == 0 ? K_INST : K_OTHER;
+	case K_INST:
+		for (i = 0; i < sizeof(inst_fields) / sizeof(inst_fields[0]);
+		    i++)
+			if (strcmp(name, inst_fields[i].name) == 0) {
+				if (r->off[inst_fields[i].field] != ABSENT)
+					return K_OTHER;
+				*cur = &r->off[inst_fields[i].field];
+				return K_FIELD;
+			}
+		if (strcmp(name, "instanceState") == 0)
+			return K_STATE;
+		if (strcmp(name, "placement") == 0)
+			return K_PLACE;
+		if (strcmp(name, "tagSet") == 0 && !r->seen_tagset) {
+			r->seen_tagset = 1;
+			return K_TAGSET;
+		}
+		return K_OTHER;
+	case K_STATE:
+		if (strcmp(name, "name") == 0 && r->off[F_STATE] == ABSENT) {
+			*cur = &r->off[F_STATE];
+			return K_FIELD;
+		}
+		return K_OTHER;
+	case K_PLACE:
+		if (strcmp(name, "availabilityZone") == 0 &&
+		    r->off[F_AZ] == ABSENT) {
+			*cur = &r->off[F_AZ];
+			return K_FIELD;
+		}
+		return K_OTHER;
+	case K_TAGSET:
+		if (strcmp(name, "item") != 0 || r->ntags == EC2_MAX_TAGS)
+			return K_OTHER;
+		r->tag_key[r->ntags] = r->tag_val[r->ntags] = ABSENT;
+		r->ntags++;
+		return K_TAGITEM;
+	case K_TAGITEM:
+		if (strcmp(name, "key") == 0 &&
+		    r->tag_key[r->ntags - 1] == ABSENT) {
+			*cur = &r->tag_key[r->ntags - 1];
+			return K_FIELD;
+		}
+		if (strcmp(name, "value") == 0 &&
+		    r->tag_val[r->ntags - 1] == ABSENT) {
+			*cur = &r->tag_val[r->ntags - 1];
+			return K_FIELD;
+		}
+		return K_OTHER;
+	default:
+		return K_OTHER;
 	}
 }
 
-int
-ec2_each_instance(const struct xml *reply,
-    int (*cb)(void *, const struct ec2_instance *), void *arg)
+static void
+reader_fail(struct ec2_reader *r)
 {
-	struct xml *r, *it;
-	struct ec2_instance in;
-	int rc = 0;
+	r->failed = 1;
+	XML_StopParser(r->p, XML_FALSE);
+}
 
-	XML_EACH(r, xml_child(reply, "reservationSet"), "item") {
-		XML_EACH(it, xml_child(r, "instancesSet"), "item") {
-			fill(&in, it);
-			if (rc == 0 && cb(arg, &in) == -1)
-				rc = -1;
-		}
+static void
+instance_begin(struct ec2_reader *r)
+{
+	size_t i;
+
+	buf_reset(&r->text);
+	for (i = 0; i < F_N; i++)
+		r->off[i] = ABSENT;
+	r->ntags = 0;
+	r->seen_tagset = 0;
+}
+
+static const char *
+str(const struct ec2_reader *r, size_t off)
+{
+	return off == ABSENT ? "" : r->text.s + off;
+}
+
+static void
+instance_end(struct ec2_reader *r)
+{
+	struct ec2_instance in;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	in.id = str(r, r->off[F_ID]);
+	in.state = str(r, r->off[F_STATE]);
+	in.type = str(r, r->off[F_TYPE]);
+	in.az = str(r, r->off[F_AZ]);
+	in.subnet = str(r, r->off[F_SUBNET]);
+	in.launch_time = str(r, r->off[F_LAUNCH]);
+	in.private_ip = str(r, r->off[F_IP]);
+	in.lifecycle = str(r, r->off[F_LIFECYCLE]);
+	if (!*in.lifecycle)
+		in.lifecycle = "on-demand";
+	in.image = str(r, r->off[F_IMAGE]);
+	for (i = 0; i < r->ntags; i++) {
+		in.tags[i].key = str(r, r->tag_key[i]);
+		in.tags[i].value = str(r, r->tag_val[i]);
 	}
-	return rc;
+	in.ntags = r->ntags;
+	if (r->cb(r->arg, &in) == -1) {
+		r->cb_failed = 1;
+		reader_fail(r);
+	}
+}
+
+static void on_text(void *, const XML_Char *, int);
+
+/* Text is read only inside a field: expat calls no handler for the rest
+ * (the whitespace of an indented reply, the fields nobody reads). */
+static void
+on_start(void *arg, const XML_Char *name, const XML_Char **attrs)
+{
+	struct ec2_reader *r = arg;
+	int parent, k;
+	size_t *cur;
+
+	(void)attrs;
+	if (r->failed)
+		return;
+	parent = r->depth == 0 ? -1 : r->depth <= KINDS_DEPTH ?
+	    r->kind[r->depth - 1] : K_OTHER;
+	r->depth++;
+	if (parent == K_OTHER || r->depth > KINDS_DEPTH)
+		k = K_OTHER;
+	else if (parent == -1)
+		k = K_ROOT;
+	else
+		k = child_kind(r, parent, name, &cur);
+	if (r->depth <= KINDS_DEPTH)
+		r->kind[r->depth - 1] = (unsigned char)k;
+	if (k == K_INST)
+		instance_begin(r);
+	else if (k == K_FIELD) {
+		*cur = r->text.len;
+		/* the string starts empty: "" even with no text */
+		if (buf_add(&r->text, "", 1) == -1) {
+			reader_fail(r);
+			return;
+		}
+		r->text.len--;
+		XML_SetCharacterDataHandler(r->p, on_text);
+	} else if (k == K_NEXT)
+		XML_SetCharacterDataHandler(r->p, on_text);
+}
+
+static void
+on_end(void *arg, const XML_Char *name)
+{
+	struct ec2_reader *r = arg;
+	int k;
+
+	(void)name;
+	if (r->failed)
+		return;
+	k = r->depth <= KINDS_DEPTH ? r->kind[r->depth - 1] : K_OTHER;
+	r->depth--;
+	if (k == K_FIELD) {
+		/* keep the NUL: the next string starts after it */
+		r->text.len++;
+		XML_SetCharacterDataHandler(r->p, NULL);
+	} else if (k == K_NEXT)
+		XML_SetCharacterDataHandler(r->p, NULL);
+	else if (k == K_INST)
+		instance_end(r);
+}
+
+static void
+on_text(void *arg, const XML_Char *s, int len)
+{
+	struct ec2_reader *r = arg;
+	int k;
+
+	if (r->failed || r->depth == 0 || r->depth > KINDS_DEPTH)
+		return;
+	k = r->kind[r->depth - 1];
+	if (k == K_FIELD) {
+		if (buf_add(&r->text, s, (size_t)len) == -1)
+			reader_fail(r);
+	} else if (k == K_NEXT) {
+		if (buf_add(&r->token, s, (size_t)len) == -1)
+			reader_fail(r);
+	}
+}
+
+struct ec2_reader *
+ec2_reader_new(int (*cb)(void *, const struct ec2_instance *), void *arg)
+{
+	struct ec2_reader *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->p = XML_ParserCreate("UTF-8")) == NULL) {
+		free(r);
+		error_set(EXIT_TEMP, "out of memory");
+		return NULL;
+	}
+	r->cb = cb;
+	r->arg = arg;
+	XML_SetUserData(r->p, r);
+	XML_SetElementHandler(r->p, on_start, on_end);
+	return r;
+}
+
+int
+ec2_reader_feed(struct ec2_reader *r, const char *p, size_t n, int final)
+{
+	if (r->failed)
+		return -1;
+	while (n > 0 || final) {
+		int len = n > INT_MAX / 2 ? INT_MAX / 2 : (int)n;
+		int last = final && (size_t)len == n;
+
+		if (XML_Parse(r->p, p, len, last) == XML_STATUS_ERROR) {
+			if (r->cb_failed)
+				return -1;	/* the callback's error */
+			if (r->failed)
+				return error_set(EXIT_TEMP, "out of memory");
+			r->failed = 1;
+			return error_set(EXIT_TEMP, "malformed xml reply: %s at "
+			    "line %lu", XML_ErrorString(XML_GetErrorCode(r->p)),
+			    (unsigned long)XML_GetCurrentLineNumber(r->p));
+		}
+		if (last)
+			break;
+		p += len;
+		n -= (size_t)len;
+	}
+	return 0;
+}
+
+const char *
+ec2_reader_next_token(const struct ec2_reader *r)
+{
+	return buf_str(&r->token);
+}
+
+int
+ec2_reader_cb_failed(const struct ec2_reader *r)
+{
+	return r->cb_failed;
+}
+
+void
+ec2_reader_free(struct ec2_reader *r)
+{
+	if (r == NULL)
+		return;
+	XML_ParserFree(r->p);
+	buf_free(&r->text);
+	buf_free(&r->token);
+	free(r);
+}
+
+static int
+reader_sink(void *arg, const char *p, size_t n)
+{
+	return ec2_reader_feed(arg, p, n, 0);
 }
 
 /* One filtered query, every page; ids (at most EC2_FILTER_VALUES) become
@@ -73,7 +356,7 @@ describe(struct aws *a, const struct ec2_filter *f, size_t nf,
 
 	do {
 		struct aws_params p = AWS_PARAMS_INIT;
-		struct xml *x;
+		struct ec2_reader *r;
 		const char *next;
 
 		for (i = 0; i < nf; i++) {
@@ -91,17 +374,24 @@ describe(struct aws *a, const struct ec2_filter *f, size_t nf,
 		aws_param(&p, "MaxResults", "1000");
 		if (token)
 			aws_param(&p, "NextToken", token);
-		x = aws_query(a, "DescribeInstances", &p);
-		aws_params_free(&p);
 		free(token);
 		token = NULL;
-		if (x == NULL)
+		if ((r = ec2_reader_new(cb, arg)) == NULL) {
+			aws_params_free(&p);
 			return -1;
-		rc = ec2_each_instance(x, cb, arg);
-		next = xml_text(x, "nextToken");
-		if (*next && (token = strdup(next)) == NULL)
-			rc = error_set(EXIT_TEMP, "out of memory");
-		xml_free(x);
+		}
+		if (aws_query_stream(a, "DescribeInstances", &p, reader_sink,
+		    r) == -1 || ec2_reader_feed(r, NULL, 0, 1) == -1) {
+			if (r->failed && !r->cb_failed)
+				error_wrap("ec2 DescribeInstances");
+			rc = -1;
+		} else {
+			next = ec2_reader_next_token(r);
+			if (*next && (token = strdup(next)) == NULL)
+				rc = error_set(EXIT_TEMP, "out of memory");
+		}
+		aws_params_free(&p);
+		ec2_reader_free(r);
 	} while (rc == 0 && token);
 	free(token);
 	return rc;

@@ -2,8 +2,11 @@
  * ec2.h: the EC2 calls of the toolkit, over aws.h.
  *
  * struct ec2_instance is filled by ec2_describe_instances() for the
- * callback's duration only: every string points into the reply tree, freed
- * after the callback returns; copy what you keep.  Writes are batched at
+ * callback's duration only: every string belongs to the reader, reused for
+ * the next instance; copy what you keep.  The reply is read as it arrives
+ * (struct ec2_reader), one instance at a time: memory does not grow with
+ * the reply, and the callback sees the first instances before the last
+ * have arrived.  Writes are batched at
  * EC2_BATCH ids per call.  All return 0 (or a count) or -1 with error_set().
  * struct ec2_requirements only points at the caller's strings.
  */
@@ -49,13 +52,21 @@ int ec2_describe_instances(struct aws *, const struct ec2_filter *, size_t nf,
     const char *const *ids, size_t nids,
     int (*cb)(void *, const struct ec2_instance *), void *arg);
 /*
- * The instances of one DescribeInstances reply page (reservationSet/item/
- * instancesSet/item), in order; the strings cb sees belong to reply.  The
- * seam the fuzz target drives.
+ * The reader of one DescribeInstances reply page: feed it the body in
+ * pieces as they come (final on the last, possibly empty, piece); cb sees
+ * each instance (reservationSet/item/instancesSet/item) in order as soon
+ * as its end tag is read.  Feed returns 0, or -1 with error_set(): a
+ * malformed reply (EXIT_TEMP), or cb's -1 with cb's own error (see
+ * ec2_reader_cb_failed()).  The seam the fuzz target drives.
  */
-struct xml;
-int ec2_each_instance(const struct xml *reply,
-    int (*cb)(void *, const struct ec2_instance *), void *arg);
+struct ec2_reader;
+struct ec2_reader *ec2_reader_new(int (*cb)(void *,
+    const struct ec2_instance *), void *arg);
+int ec2_reader_feed(struct ec2_reader *, const char *p, size_t n, int final);
+/* The page's nextToken, "" when it is the last page. */
+const char *ec2_reader_next_token(const struct ec2_reader *);
+int ec2_reader_cb_failed(const struct ec2_reader *);
+void ec2_reader_free(struct ec2_reader *);
 
 int ec2_create_tags(struct aws *, const char *const *ids, size_t n,
     const struct ec2_tag *, size_t ntags);

@@ -13,8 +13,6 @@
 #include "error.h"
 #include "http.h"
 
-#define MAX_BODY (64L * 1024 * 1024)
-
 struct http {
 	CURL *curl;
 	long connect_ms, total_ms;
@@ -105,14 +103,40 @@ http_hdrs_free(struct http_hdrs *hs)
 	memset(hs, 0, sizeof(*hs));
 }
 
+/* Where one attempt's body goes, and why it stopped early. */
+struct body {
+	CURL *curl;
+	const struct http_request *rq;
+	struct buf *b;
+	size_t total;		/* bytes received, stored or sunk */
+	int sinking;		/* -1 undecided, 0 into b, 1 into rq->sink */
+	int too_big, sink_failed;
+};
+
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
-	struct buf *b = arg;
+	struct body *bd = arg;
+	size_t len = size * n;
+	long status = 0;
 
-	if (b->len + size * n > (size_t)MAX_BODY)
+	if (bd->sinking == -1) {
+		curl_easy_getinfo(bd->curl, CURLINFO_RESPONSE_CODE, &status);
+		bd->sinking = bd->rq->sink && status >= 200 && status < 300;
+	}
+	if (len > (size_t)HTTP_MAX_BODY - bd->total) {
+		bd->too_big = 1;
 		return 0;
-	return buf_add(b, p, size * n) == 0 ? size * n : 0;
+	}
+	bd->total += len;
+	if (bd->sinking) {
+		if (bd->rq->sink(bd->rq->sink_arg, p, len) == -1) {
+			bd->sink_failed = 1;
+			return 0;
+		}
+		return len;
+	}
+	return buf_add(bd->b, p, len) == 0 ? len : 0;
 }
 
 static size_t
@@ -194,11 +218,17 @@ retryable_curl(CURLcode c)
 	}
 }
 
+/*
+ * 0: a response; -1: no response, why in *cc; -2: stopped with the error
+ * already set, or cut short after the sink saw part of it (no retry).
+ */
 static int
 attempt_once(struct http *h, const struct http_request *rq,
-    const struct http_hdrs *extra, struct http_response *rs, CURLcode *cc)
+    const struct http_hdrs *extra, struct http_response *rs, CURLcode *cc,
+    const char *what)
 {
 	struct curl_slist *list = NULL, *l;
+	struct body bd;
 	size_t i;
 	int rc = 0;
 
@@ -233,7 +263,12 @@ attempt_once(struct http *h, const struct http_request *rq,
 	}
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &rs->body);
+	memset(&bd, 0, sizeof(bd));
+	bd.curl = h->curl;
+	bd.rq = rq;
+	bd.b = &rs->body;
+	bd.sinking = -1;
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &bd);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, &rs->headers);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->connect_ms);
@@ -242,10 +277,23 @@ attempt_once(struct http *h, const struct http_request *rq,
 	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h->curl, CURLOPT_ACCEPT_ENCODING, "");
+	/* fewer, larger reads of a long reply: fewer system calls and expat
+	 * calls per byte */
+	curl_easy_setopt(h->curl, CURLOPT_BUFFERSIZE, 256L * 1024);
 	*cc = curl_easy_perform(h->curl);
 	if (*cc == CURLE_OK)
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &rs->status);
-	else
+	else if (bd.too_big) {
+		error_set(EXIT_PERM, "%s: reply larger than %ld MiB", what,
+		    HTTP_MAX_BODY / (1024 * 1024));
+		rc = -2;
+	} else if (bd.sink_failed)
+		rc = -2;	/* the sink's own error */
+	else if (bd.sinking == 1 && bd.total > 0) {
+		error_set(EXIT_TEMP, "%s: %s (reply cut short)", what,
+		    curl_easy_strerror(*cc));
+		rc = -2;
+	} else
 		rc = -1;
 	curl_slist_free_all(list);
 	return rc;
@@ -274,9 +322,11 @@ http_do(struct http *h, const struct http_request *rq,
 			http_hdrs_free(&extra);
 			return -1;
 		}
-		got = attempt_once(h, rq, &extra, rs, &cc) == 0;
+		got = attempt_once(h, rq, &extra, rs, &cc, what);
 		http_hdrs_free(&extra);
-		if (got) {
+		if (got == -2)
+			return -1;
+		if (got == 0) {
 			if (!pol || !pol->classify ||
 			    pol->classify(pol->arg, rs, &delay) == HTTP_DONE)
 				return 0;

@@ -10,6 +10,13 @@
  * prepare() may add headers (signing happens there, so each attempt carries
  * a fresh date).  The response (status, headers, body) is owned by the
  * caller: http_response_free().
+ *
+ * A body is at most HTTP_MAX_BODY bytes, streamed or not: a longer one is
+ * EXIT_PERM (no retry: the server would send it again).  A request with a
+ * sink gets a 2xx body handed to the sink as it arrives, never stored
+ * (rs->body stays empty); other statuses are buffered as usual.  Once the
+ * sink has seen a byte the request is not retried (the sink's reader has
+ * consumed part of a reply): a transfer cut short then is EXIT_TEMP.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -17,6 +24,8 @@
 #include <stddef.h>
 
 #include "buf.h"
+
+#define HTTP_MAX_BODY (64L * 1024 * 1024)
 
 struct http;
 
@@ -31,6 +40,10 @@ struct http_request {
 	const void *body;
 	size_t body_len;
 	const struct http_hdrs *headers;	/* may be NULL */
+	/* 2xx body bytes as they arrive (NULL: into rs->body); 0, or -1
+	 * with error_set() to stop the transfer with that error */
+	int (*sink)(void *arg, const char *p, size_t n);
+	void *sink_arg;
 };
 
 struct http_response {

@@ -1,3 +1,6 @@
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +63,123 @@ pool_instance_json(const struct ec2_instance *in)
 		cJSON_AddItemToArray(claims, c);
 	}
 	return o;
+}
+
+/* A JSON string as cJSON prints it: ", \\ and the controls escaped, the
+ * rest (UTF-8 included) as is. */
+static int
+put_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+	int rc = buf_putc(b, '"');
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6] = { '\\', 0, 0, 0, 0, 0 };
+		size_t n = 2;
+
+		if (c >= 32 && c != '"' && c != '\\')
+			continue;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			esc[1] = 'u';
+			esc[2] = esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		rc |= buf_add(b, run, (size_t)(s - run));
+		rc |= buf_add(b, esc, n);
+		run = s + 1;
+	}
+	rc |= buf_add(b, run, (size_t)(s - run));
+	rc |= buf_putc(b, '"');
+	return rc ? -1 : 0;
+}
+
+/* A number as cJSON prints it: an int as %d, else the shortest of %1.15g
+ * and %1.17g that reads back, NaN and infinities as null. */
+static int
+put_num(struct buf *b, double d)
+{
+	char s[32];
+	double t, big;
+	int i;
+
+	if (isnan(d) || isinf(d))
+		return buf_puts(b, "null");
+	i = d >= INT_MAX ? INT_MAX : d <= INT_MIN ? INT_MIN : (int)d;
+	if (d == (double)i)
+		return buf_printf(b, "%d", i);
+	snprintf(s, sizeof(s), "%1.15g", d);
+	t = strtod(s, NULL);
+	big = fabs(t) > fabs(d) ? fabs(t) : fabs(d);
+	if (fabs(t - d) > big * DBL_EPSILON)
+		snprintf(s, sizeof(s), "%1.17g", d);
+	return buf_puts(b, s);
+}
+
+/* ,"key":"value" or ,"key":null */
+static int
+put_member(struct buf *b, const char *key, const char *v)
+{
+	if (buf_puts(b, key) == -1)
+		return -1;
+	return v && *v ? put_str(b, v) : buf_puts(b, "null");
+}
+
+int
+pool_instance_write(struct buf *b, const struct ec2_instance *in)
+{
+	const char *d = ec2_tag(in, POOL_T_DEADLINE);
+	size_t i, pl = strlen(POOL_T_CLAIM), nc = 0;
+	int rc = 0;
+
+	rc |= put_member(b, "{\"id\":", in->id);
+	rc |= put_member(b, ",\"pool\":", ec2_tag(in, POOL_T_POOL));
+	rc |= put_member(b, ",\"state\":", ec2_tag(in, POOL_T_STATE));
+	rc |= put_member(b, ",\"run_id\":", ec2_tag(in, POOL_T_RUN));
+	rc |= put_member(b, ",\"class\":", ec2_tag(in, POOL_T_CLASS));
+	rc |= put_member(b, ",\"usage\":", ec2_tag(in, POOL_T_USAGE));
+	rc |= put_member(b, ",\"instance_type\":", in->type);
+	rc |= put_member(b, ",\"az\":", in->az);
+	rc |= put_member(b, ",\"subnet\":", in->subnet);
+	rc |= put_member(b, ",\"launch_time\":", in->launch_time);
+	rc |= buf_puts(b, ",\"deadline\":");
+	if (d && validate_number(d, 0, 99999999999LL, NULL) == 0)
+		rc |= put_num(b, strtod(d, NULL));
+	else
+		rc |= buf_puts(b, "null");
+	error_clear();
+	rc |= put_member(b, ",\"private_ip\":", in->private_ip);
+	rc |= put_member(b, ",\"ec2_state\":", in->state);
+	rc |= put_member(b, ",\"lifecycle\":", in->lifecycle);
+	rc |= put_member(b, ",\"runner\":", ec2_tag(in, POOL_T_RUNNER));
+	rc |= put_member(b, ",\"runner_version\":",
+	    ec2_tag(in, POOL_T_RUNNER_VERSION));
+	rc |= put_member(b, ",\"health\":", ec2_tag(in, POOL_T_HEALTH));
+	rc |= buf_puts(b, ec2_tag(in, POOL_T_RETIRE) ? ",\"retire\":true" :
+	    ",\"retire\":false");
+	rc |= buf_puts(b, ",\"claims\":[");
+	for (i = 0; i < in->ntags; i++) {
+		if (strncmp(in->tags[i].key, POOL_T_CLAIM, pl) != 0)
+			continue;
+		rc |= buf_puts(b, nc++ ? ",{\"run_id\":" : "{\"run_id\":");
+		rc |= put_str(b, in->tags[i].key + pl);
+		rc |= buf_puts(b, ",\"at\":");
+		rc |= put_num(b, strtod(in->tags[i].value, NULL));
+		rc |= buf_putc(b, '}');
+	}
+	rc |= buf_puts(b, "]}\n");
+	return rc ? -1 : 0;
 }
 
 int

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "ec2.h"
 
 #define POOL_PREFIX	"runner-pool:"
@@ -38,6 +39,12 @@
  *  "subnet","launch_time","deadline","private_ip","ec2_state","lifecycle",
  *  "runner","runner_version","health","retire","claims":[{"run_id","at"}]} */
 cJSON *pool_instance_json(const struct ec2_instance *);
+/*
+ * The same object appended to b as one line: the bytes of
+ * cJSON_PrintUnformatted(pool_instance_json(in)) and a newline, without
+ * building the object (pool-list prints thousands).  0 or -1.
+ */
+int pool_instance_write(struct buf *, const struct ec2_instance *);
 /* The pool name: arg, else $RUNNER_POOL, else $GITHUB_REPOSITORY; checked. */
 int pool_name(const char *arg, const char **out);
 /* The pool's launch template name: "runner-pool/<pool>" into out. */

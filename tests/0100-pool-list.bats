@@ -77,6 +77,33 @@ teardown() {
 	[ "$n" -eq 3 ]
 }
 
+@test "pool-list: a reply over 64 MiB is a permanent error (100), not retried" {
+	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}' >/dev/null
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"pad","bytes":67108864,"count":1}'
+	run -100 --separate-stderr pool-list
+	[ -z "$output" ]
+	[[ "$stderr" == *"ec2 DescribeInstances: reply larger than 64 MiB"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	n=$(cloud_calls | jq -s 'map(select(.action == "DescribeInstances")) | length')
+	[ "$n" -eq 1 ]
+	# just under the limit is read (the blanks are XML whitespace)
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"pad","bytes":67100000,"count":1}'
+	run -0 --separate-stderr pool-list
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "pool-list reads replies compact or indented as EC2 sends them, alike" {
+	cloud_seed 3 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle","runner-pool:claim:42":"1700000000000"}}' >/dev/null
+	cloud_ctl POST /settings '{"xml_indent":4}' >/dev/null
+	run -0 --separate-stderr pool-list
+	indented=$output
+	[ "${#lines[@]}" -eq 3 ]
+	cloud_ctl POST /settings '{"xml_indent":0}' >/dev/null
+	run -0 --separate-stderr pool-list
+	[ "$output" = "$indented" ]
+	[ "$(jq -r '.claims[0].run_id' <<<"${lines[0]}")" = 42 ]
+}
+
 @test "pool-list survives a reset connection" {
 	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}' >/dev/null
 	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"reset","count":1}'

@@ -78,6 +78,7 @@ DEFAULT_SETTINGS = {
     # instance types not offered in an AZ, as "TYPE@AZ" patterns
     # ("c7g.*@us-east-1e"); DescribeInstanceTypeOfferings leaves them out
     "unoffered": [],
+    "xml_indent": 4,            # EC2 replies indented as EC2 does (0: compact)
 }
 
 GITHUB_PREFIXES = ("/api/v3/", "/_runner/", "/actions/runner/releases/",
@@ -790,6 +791,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"Content-Type": "application/x-amz-json-1.1",
                              "x-amzn-RequestId": str(uuid.uuid4())}, out)
         else:
+            f = cloud.fault(service, action, ("pad",))
+            if f:
+                # an oversized reply: blanks after the XML declaration
+                decl, nl, rest = out.partition(b"\n")
+                out = decl + nl + b" " * int(f.get("bytes", 65 << 20)) + rest
             self._send(200, {"Content-Type": "text/xml;charset=UTF-8",
                              "Server": "AmazonEC2"}, out)
         return finish(200, None)
@@ -871,7 +877,8 @@ class Handler(BaseHTTPRequestHandler):
                 for f in faults:
                     if f.get("kind") not in ("throttle", "5xx", "reset", "slow",
                                              "capacity", "partial", "notfound",
-                                             "ratelimit", "secondary", "warning"):
+                                             "ratelimit", "secondary", "warning",
+                                             "pad"):
                         raise ValueError("unknown fault kind %r" % f.get("kind"))
                     f = dict(f)
                     f.setdefault("service", "*")

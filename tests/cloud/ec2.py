@@ -7,6 +7,7 @@ Everything runs under cloud.lock; handlers raise Error(code, message, status).
 import base64
 import binascii
 import fnmatch
+import itertools
 import random
 import re
 import time
@@ -63,10 +64,31 @@ def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % ms
 
 
-def response(action, body):
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<%sResponse xmlns="%s">'
-            "<requestId>%s</requestId>%s</%sResponse>" % (
-                action, NS, uuid.uuid4(), body, action)).encode("utf-8")
+def response(action, body, indent=0):
+    doc = ("<%sResponse xmlns=\"%s\"><requestId>%s</requestId>%s</%sResponse>" % (
+        action, NS, uuid.uuid4(), body, action))
+    if indent:
+        doc = indent_xml(doc, indent)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + doc).encode("utf-8")
+
+
+def indent_xml(doc, n):
+    """A compact document as EC2 sends its replies: one element per line,
+    n spaces per level, leaves on one line with their text, e.g. the
+    sample responses of
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html
+    (Text never holds "><": esc() escapes ">".)"""
+    parts = doc[1:-1].split("><")
+    # +1 opens (<a>), -1 closes (</a>), 0 stands alone (<a/>, <a>text</a>)
+    step = [-1 if p[0] == "/" else 0 if p[-1] == "/" or "</" in p else 1
+            for p in parts]
+    depth = list(itertools.accumulate(step))
+    pads = [" " * (n * d) for d in range(max(depth) + 1)]
+    # an element's line is indented by the depth before it opens, or
+    # after it closes
+    lines = [pads[d - (s > 0)] + "<" + p + ">"
+             for d, s, p in zip(depth, step, parts)]
+    return "\n".join(lines) + "\n"
 
 
 def error_body(code, message):
@@ -757,7 +779,8 @@ class EC2(object):
             raise Error("InvalidAction",
                         "The action %s is not valid for this web service." % action)
         p = tree(params)
-        return response(action, fn(params, p))
+        return response(action, fn(params, p),
+                        int(self.settings().get("xml_indent") or 0))
 
     # --- instances ---
 

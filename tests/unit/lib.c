@@ -55,6 +55,177 @@ test_xml(void)
 	xml_free(NULL);
 }
 
+struct seen {
+	int n, stop_at;
+	char ids[3][24], state[16], tag[40], lifecycle[16];
+	size_t ntags;
+};
+
+static int
+seen_instance(void *arg, const struct ec2_instance *in)
+{
+	struct seen *s = arg;
+
+	if (s->n < 3)
+		snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", in->id);
+	if (s->n++ == 0) {
+		snprintf(s->state, sizeof(s->state), "%s", in->state);
+		snprintf(s->tag, sizeof(s->tag), "%s=%s", in->tags[1].key,
+		    in->tags[1].value);
+		snprintf(s->lifecycle, sizeof(s->lifecycle), "%s",
+		    in->lifecycle);
+		s->ntags = in->ntags;
+	}
+	return s->n == s->stop_at ? error_set(EXIT_PERM, "enough") : 0;
+}
+
+/* The DescribeInstances reader: one byte at a time, as EC2 indents it,
+ * nested fields of the same name ignored, a callback that stops it. */
+static void
+test_ec2_reader(void)
+{
+	const char *doc =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\n"
+	    "    <requestId>r</requestId>\n"
+	    "    <reservationSet>\n        <item>\n"
+	    "            <reservationId>r-1</reservationId>\n"
+	    "            <instancesSet>\n"
+	    "                <item>\n"
+	    "                    <instanceId>i-0123456789abcdef0</instanceId>\n"
+	    "                    <instanceState><code>16</code><name>running</name></instanceState>\n"
+	    "                    <networkInterfaceSet><item><privateIpAddress>10.0.0.9</privateIpAddress>"
+	    "<tagSet><item><key>no</key><value>no</value></item></tagSet></item></networkInterfaceSet>\n"
+	    "                    <privateIpAddress>10.0.0.1</privateIpAddress>\n"
+	    "                    <tagSet>\n"
+	    "                        <item><key>runner-pool:state</key><value>idle</value></item>\n"
+	    "                        <item><key>runner-pool:claim:42</key><value>1&amp;2</value></item>\n"
+	    "                        <item><key>empty</key></item>\n"
+	    "                    </tagSet>\n"
+	    "                </item>\n"
+	    "                <item><instanceId>i-0123456789abcdef1</instanceId></item>\n"
+	    "            </instancesSet>\n        </item>\n    </reservationSet>\n"
+	    "    <nextToken>abc&amp;def</nextToken>\n"
+	    "</DescribeInstancesResponse>\n";
+	struct ec2_reader *r;
+	struct seen s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	r = ec2_reader_new(seen_instance, &s);
+	CHECK(r != NULL);
+	for (i = 0; doc[i]; i++)
+		CHECK(ec2_reader_feed(r, doc + i, 1, 0) == 0);
+	CHECK(ec2_reader_feed(r, NULL, 0, 1) == 0);
+	CHECK(s.n == 2);
+	CHECK_STR(s.ids[0], "i-0123456789abcdef0");
+	CHECK_STR(s.ids[1], "i-0123456789abcdef1");
+	CHECK_STR(s.state, "running");
+	CHECK_STR(s.tag, "runner-pool:claim:42=1&2");
+	CHECK_STR(s.lifecycle, "on-demand");
+	CHECK(s.ntags == 3);
+	CHECK_STR(ec2_reader_next_token(r), "abc&def");
+	ec2_reader_free(r);
+
+	/* the callback's error stops the reader and is kept */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	r = ec2_reader_new(seen_instance, &s);
+	CHECK(ec2_reader_feed(r, doc, strlen(doc), 1) == -1);
+	CHECK(ec2_reader_cb_failed(r));
+	CHECK_STR(error_msg(), "enough");
+	CHECK(s.n == 1);
+	CHECK(ec2_reader_feed(r, "", 0, 1) == -1);
+	ec2_reader_free(r);
+
+	memset(&s, 0, sizeof(s));
+	r = ec2_reader_new(seen_instance, &s);
+	CHECK(ec2_reader_feed(r, "<a><b></a>", 10, 1) == -1);
+	CHECK(strstr(error_msg(), "malformed xml") != NULL);
+	CHECK(error_status() == EXIT_TEMP);
+	CHECK(!ec2_reader_cb_failed(r));
+	CHECK(ec2_reader_feed(r, "", 0, 1) == -1);
+	ec2_reader_free(r);
+	ec2_reader_free(NULL);
+}
+
+/* A failed parameter sticks: later ones are dropped, nothing is sent. */
+static void
+test_aws_params(void)
+{
+	struct aws_params p = AWS_PARAMS_INIT;
+	char key[300];
+
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	aws_param(&p, "A", "1 2");
+	aws_paramf(&p, "v", "Filter.%zu.Name", (size_t)1);
+	CHECK(p.status == 0);
+	CHECK_STR(buf_str(&p.body), "A=1%202&Filter.1.Name=v");
+	aws_paramf(&p, "v", "%s.Value", key);
+	CHECK(p.status == EXIT_PERM);
+	aws_param(&p, "B", "2");
+	CHECK_STR(buf_str(&p.body), "A=1%202&Filter.1.Name=v");
+	/* the send step refuses it before any connection (no client needed) */
+	error_clear();
+	CHECK(aws_query(NULL, "CreateTags", &p) == NULL);
+	CHECK_STR(error_msg(), "ec2 CreateTags: request not sent: parameter "
+	    "name too long");
+	CHECK(error_status() == EXIT_PERM);
+	CHECK(aws_query_stream(NULL, "DescribeInstances", &p, NULL, NULL) ==
+	    -1);
+	aws_params_free(&p);
+	CHECK(p.status == 0 && p.body.len == 0);
+}
+
+/* pool-list's encoder prints what cJSON prints, for any tag value. */
+static void
+test_pool_write(void)
+{
+	static const char *const values[] = {
+		"1900000000", "1700000000123", "2147483647", "2147483648",
+		"-5", "0.5", "1e300", "nan", "inf", "-inf", "abc", "",
+		"q\"uo\\te", "tab\tnl\ncr\rbs\bff\f", "\x01\x1f\x7f",
+		"caf\xc3\xa9 \xe2\x82\xac", "0.1", "123456789012345678",
+		"99999999999", "100000000000", "3.14159265358979",
+	};
+	struct ec2_instance in;
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		struct buf b = BUF_INIT;
+		cJSON *o;
+		char *s;
+
+		memset(&in, 0, sizeof(in));
+		in.id = values[i];
+		in.type = values[(i + 1) % 21];
+		in.state = "running";
+		in.lifecycle = "spot";
+		in.tags[0].key = POOL_T_DEADLINE;
+		in.tags[0].value = values[i];
+		in.tags[1].key = POOL_T_CLAIM "77";
+		in.tags[1].value = values[i];
+		in.tags[2].key = POOL_T_STATE;
+		in.tags[2].value = values[(i + 2) % 21];
+		in.tags[3].key = POOL_T_CLAIM "a\"b";
+		in.tags[3].value = values[(i + 3) % 21];
+		in.tags[4].key = POOL_T_RETIRE;
+		in.tags[4].value = "";
+		in.ntags = i % 2 ? 5 : 2;
+		o = pool_instance_json(&in);
+		s = cJSON_PrintUnformatted(o);
+		CHECK(pool_instance_write(&b, &in) == 0);
+		CHECK(b.len == strlen(s) + 1 && b.s[b.len - 1] == '\n');
+		CHECK(strncmp(b.s, s, strlen(s)) == 0);
+		if (strncmp(buf_str(&b), s, strlen(s)) != 0)
+			fprintf(stderr, "  %s\n  %s", s, buf_str(&b));
+		free(s);
+		cJSON_Delete(o);
+		buf_free(&b);
+	}
+}
+
 static void
 test_pool_json(void)
 {
@@ -467,6 +638,9 @@ int
 main(void)
 {
 	test_xml();
+	test_ec2_reader();
+	test_pool_write();
+	test_aws_params();
 	test_pool_json();
 	test_jsonl();
 	test_validate();
