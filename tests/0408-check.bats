@@ -63,6 +63,8 @@ ec2() {
 }
 
 @test "cloud: DescribeSubnets, DescribeSecurityGroups and DescribeInstanceTypeOfferings in EC2's shapes" {
+	# compact replies: the patterns below read elements side by side
+	cloud_ctl POST /settings '{"xml_indent":0}' >/dev/null
 	cloud_ctl POST /subnets '{"subnet_id":"subnet-0bbbbbbbbbbbbbbb1","vpc_id":"vpc-0ffffffffffffffff","az":"us-east-1e","available":3}' >/dev/null
 	run -0 ec2 DescribeSubnets SubnetId.1=subnet-0a1b2c3d4e5f60002 SubnetId.2=subnet-0bbbbbbbbbbbbbbb1
 	[[ "$output" == *"<subnetId>subnet-0a1b2c3d4e5f60002</subnetId>"*"<vpcId>vpc-0a1b2c3d4e5f60718</vpcId>"*"<availableIpAddressCount>16379</availableIpAddressCount><availabilityZone>us-east-1b</availabilityZone>"* ]]
