@@ -50,6 +50,10 @@ teardown_file() {
 setup() {
 	cloud_check_endpoints
 	cloud_ctl POST /reset >/dev/null
+	# these tests check the shape of replies with the AWS CLI, whose own
+	# retries under throttling only make them slow: no request limits
+	# (the one test of the limits turns them back on)
+	cloud_ctl POST /settings '{"aws_limits":false}' >/dev/null
 }
 
 # need_aws: first in every test that runs the AWS CLI; skips, saying why,
@@ -422,6 +426,30 @@ aws() {
 	# nothing here mutated anything
 	run -0 jq -s 'map(select(.mutating)) | length' <<<"$output"
 	[ "$output" = 0 ]
+}
+
+@test "request limits: each API its own bucket, SSM throttles parameter reads" {
+	# AWS's buckets (tests/cloud/cloud.py): signed requests 16 at a time
+	# from one process (burst.py): the CLI, or a tool per call, cannot
+	# outrun a refill of 20 a second on a loaded machine
+	cloud_ctl POST /settings '{"aws_limits":true}' >/dev/null
+	burst() { python3 "$REPO_ROOT/tests/cloud/burst.py" "$CLOUD_URL" "$@" | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' '; }
+	# DescribeInstances: 100 at once (plus what refills meanwhile)
+	run -0 burst 200 ec2:DescribeInstances Filter.1.Name=tag:p Filter.1.Value.1=x
+	[[ $output == *"503="* ]]
+	n=${output#200=}; n=${n%% *}
+	[ "$n" -ge 100 ] && [ "$n" -lt 200 ]
+	# another API has a bucket of its own: all of its tokens are there
+	run -0 burst 60 ec2:DescribeImages
+	[ "$output" = "200=60 " ]
+	run -0 jq -r 'select(.code == "RequestLimitExceeded") | .action' <<<"$(cloud_calls service=ec2)"
+	[ "$(sort -u <<<"$output")" = DescribeInstances ]
+	# SSM: GetParameters and GetParameter draw on one bucket of 40 a second
+	run -0 burst 30 ssm:GetParameters Names=x
+	[[ $output != *"400="* || $(cloud_calls service=ssm | grep -c ThrottlingException) -eq 0 ]]
+	run -0 burst 150 ssm:GetParameter Name=/none
+	run -0 jq -r 'select(.code == "ThrottlingException") | .action' <<<"$(cloud_calls service=ssm)"
+	[ "$(sort -u <<<"$output")" = GetParameter ]
 }
 
 @test "imds: token, tags only when enabled, role credentials the cloud accepts" {
