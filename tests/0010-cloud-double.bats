@@ -482,7 +482,22 @@ aws() {
 		AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds") \
 		AWS_SESSION_TOKEN=$(jq -r .Token <<<"$creds") \
 		run -0 aws ec2 create-tags --resources "$id" --tags Key=runner-pool:state,Value=claimed
+	# metadata shows the write md_tags_ms (300) later
+	for i in $(seq 1 20); do
+		[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = claimed ] && break
+		sleep 0.25
+	done
 	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = claimed ]
+	# ... and not at once: with 3 s, a write is still unseen right after
+	cloud_ctl POST /settings '{"md_tags_ms":3000}' >/dev/null
+	cloud_ctl POST "/instances/$id/tags" '{"runner-pool:state":"running"}' >/dev/null
+	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = claimed ]
+	for i in $(seq 1 40); do
+		[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = running ] && break
+		sleep 0.25
+	done
+	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = running ]
+	cloud_ctl POST /settings '{"md_tags_ms":300}' >/dev/null
 	AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId <<<"$creds") \
 		AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds") \
 		run -"$E" aws ec2 describe-instances
