@@ -46,10 +46,15 @@ static const char usage[] =
 "                      give up a claim no agent answered in this time,\n"
 "                      1-3600 (default 15; a live agent answers within\n"
 "                      its poll interval)\n"
-"  --interval MS       read-back interval in milliseconds (default 1000)\n"
+"  --interval MS       first read-back this long after claiming, in\n"
+"                      milliseconds (default 1000: when a grant can first\n"
+"                      be expected); later ones back off to 4 times it,\n"
+"                      with jitter\n"
 "  --region REGION     AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
 "  --profile NAME      AWS profile (default $AWS_PROFILE)\n"
 "  -h, --help          this help\n"
+"\n"
+"A throttled call is waited out while time remains: it never ends the claim.\n"
 "\n"
 "Exit status: 0 all N claimed, 1 fewer claimed (those owned are printed;\n"
 "launch the rest), 100 usage or permanent error, 111 temporary failure.\n";
@@ -85,6 +90,39 @@ sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) == -1)
 		;
+}
+
+/*
+ * How long to wait before read-back k (0 = the first): the interval, then
+ * 1.5 times longer each time up to 4 intervals, each spread over 75-125%
+ * so that K claimants started together do not read back together (K of
+ * them polling every interval would ask DescribeInstances K/interval times
+ * a second, against an account-wide refill of 20 a second).
+ */
+static long
+wait_ms(long long interval, int k)
+{
+	double w = (double)interval;
+	unsigned int x = 0;
+
+	while (k-- > 0 && w < 4.0 * (double)interval)
+		w *= 1.5;
+	if (w > 4.0 * (double)interval)
+		w = 4.0 * (double)interval;
+	if (RAND_bytes((unsigned char *)&x, sizeof(x)) != 1)
+		x = (unsigned int)rand();
+	return (long)(w * (0.75 + (double)(x % 1001) / 2000.0));
+}
+
+/* Sleep ms, but not past end. */
+static void
+nap(long ms, double end)
+{
+	double left = end - now_ms();
+
+	if (left <= 0)
+		return;
+	sleep_ms(ms < left ? ms : (long)left);
 }
 
 static struct cand *
@@ -219,7 +257,7 @@ main(int argc, char **argv)
 	double end;
 	char key[64];
 	cJSON *o;
-	int c, r, rc = 0;
+	int c, r, rc = 0, k = 0, slow = 0;
 
 	tool_init(argv[0]);
 	memset(&cl, 0, sizeof(cl));
@@ -336,19 +374,41 @@ main(int argc, char **argv)
 			need--;
 		}
 		if (nb && add_claims(aws, &cl, batch, nb) == -1) {
-			rc = -1;
-			goto withdraw;
+			if (error_status() != EXIT_TEMP) {
+				rc = -1;
+				goto withdraw;
+			}
+			/* throttled (CreateTags is all or nothing: none was
+			 * tagged): the same batch again, later */
+			tool_log("claiming: %s; again later", error_msg());
+			error_clear();
+			for (i = 0; i < nb; i++)
+				cl.c[--next].st = UNTRIED;
+			nap(wait_ms(interval, ++slow), end);
+			continue;
 		}
+		if (nb)
+			k = 0;		/* new claims: their grants come anew */
 		if (count(&cl, PENDING) == 0) {
 			if (next < cl.n)
 				continue;	/* that batch was lost: next */
 			break;
 		}
-		sleep_ms((long)interval);
+		nap(wait_ms(interval, k++ + slow), end);
 		if (readback(aws, &cl, is_pending) == -1) {
-			rc = -1;
-			goto withdraw;
+			if (error_status() != EXIT_TEMP) {
+				rc = -1;
+				goto withdraw;
+			}
+			/* throttled: wait longer, never give up while time
+			 * remains */
+			tool_log("reading back: %s; again later", error_msg());
+			error_clear();
+			slow++;
+			continue;
 		}
+		if (slow > 0)
+			slow--;
 		/* no answer in time: the agent is dead or stuck; the claim is
 		 * withdrawn with the others at the end (a late grant is still
 		 * seen there, and handed back if not needed) */
@@ -374,9 +434,16 @@ withdraw:
 		for (i = 0; i < next; i++)
 			if (cl.c[i].st != OWNED)
 				ids[n++] = cl.c[i].id;
-		if (n && ec2_delete_tags(aws, ids, n, &t, 1) == -1) {
-			tool_log("withdrawing claims: %s", error_msg());
-			rc = -1;
+		/* throttled: again, a few times (a claim left behind could
+		 * be granted to this run later) */
+		for (i = 0; n && ec2_delete_tags(aws, ids, n, &t, 1) == -1;
+		    i++) {
+			if (error_status() != EXIT_TEMP || i == 5) {
+				tool_log("withdrawing claims: %s", error_msg());
+				rc = -1;
+				break;
+			}
+			sleep_ms(wait_ms(interval, (int)i + 1));
 		}
 		for (i = 0; i < next; i++)
 			if (cl.c[i].st == PENDING)

@@ -29,7 +29,9 @@ static const char usage[] =
 "\n"
 "  --pool NAME       the pool (default $RUNNER_POOL, then $GITHUB_REPOSITORY)\n"
 "  --grace SECONDS   time past the deadline before terminating (default 120)\n"
-"  --id INSTANCE     judge only these instances (repeatable)\n"
+"  --id INSTANCE     judge only these instances (repeatable); one EC2 does\n"
+"                    not show yet (just launched: EC2 is eventually\n"
+"                    consistent) is looked for again for up to 15 seconds\n"
 "  --dry-run         print what would be terminated; terminate nothing\n"
 "  --region REGION   AWS region (default $AWS_REGION, $AWS_DEFAULT_REGION)\n"
 "  --profile NAME    AWS profile (default $AWS_PROFILE)\n"
@@ -44,8 +46,24 @@ struct reap {
 	time_t now;
 	long long grace;
 	struct strlist ids;
+	struct strlist seen;	/* every instance EC2 showed */
 	cJSON *out;		/* array of records to print */
 };
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+static int
+not_found(struct aws *a)
+{
+	return strcmp(aws_error_code(a), "InvalidInstanceID.NotFound") == 0;
+}
 
 /* An instance's launch time, unix seconds; 0 when unreadable (old). */
 static time_t
@@ -71,6 +89,9 @@ judge(void *arg, const struct ec2_instance *in)
 	const char *reason = NULL;
 	cJSON *o;
 
+	if (!strlist_has(&r->seen, in->id) &&
+	    strlist_add(&r->seen, in->id) == -1)
+		return error_set(EXIT_TEMP, "out of memory");
 	if (dl && validate_number(dl, 0, 99999999999LL, &deadline) == -1)
 		deadline = -1;
 	error_clear();
@@ -107,6 +128,52 @@ mark(void *arg, const char *id, const char *state)
 			    cJSON_CreateTrue());
 }
 
+/*
+ * Terminate ids[0..n) in one call; a refused call is split in halves, so
+ * one instance EC2 refuses blocks no other and a batch costs about
+ * 2 log2(n) calls, not n (TerminateInstances holds 100 calls, refilled 5 a
+ * second).  A throttled call is waited out; a NotFound for one instance
+ * right after its launch is EC2 catching up and tried again.
+ */
+static void
+split(struct aws *a, const char **ids, size_t n, cJSON *out, int *rc,
+    size_t *failed)
+{
+	cJSON *o;
+	int i;
+
+	if (n == 0)
+		return;
+	for (i = 0;; i++) {
+		if (ec2_terminate(a, ids, n, mark, out) == 0)
+			return;
+		if (error_status() == EXIT_TEMP && i < 6)
+			nap_ms(1000L << (i < 3 ? i : 3));
+		else if (n == 1 && not_found(a) && i < 4)
+			nap_ms(1000L << i);
+		else
+			break;
+	}
+	if (n > 1 && error_status() != EXIT_TEMP) {
+		split(a, ids, n / 2, out, rc, failed);
+		split(a, ids + n / 2, n - n / 2, out, rc, failed);
+		return;
+	}
+	cJSON_ArrayForEach(o, out) {
+		size_t j;
+
+		for (j = 0; j < n; j++)
+			if (strcmp(jsonl_str(o, "id"), ids[j]) == 0)
+				break;
+		if (j == n || cJSON_IsTrue(cJSON_GetObjectItem(o,
+		    "terminated")))
+			continue;
+		cJSON_AddStringToObject(o, "error", error_msg());
+		(*failed)++;
+	}
+	*rc = tool_status_merge(*rc, error_status());
+}
+
 /* Option state lives for the whole run: usage errors return at once. */
 static struct strlist only;
 
@@ -130,7 +197,7 @@ main(int argc, char **argv)
 	struct reap r;
 	struct aws *aws = NULL;
 	cJSON *o;
-	size_t failed = 0;
+	size_t failed = 0, i;
 	int c, dry = 0, rc = 0;
 
 	tool_init(argv[0]);
@@ -178,23 +245,52 @@ main(int argc, char **argv)
 	    ec2_describe_instances(aws, f, 2, (const char *const *)only.v,
 	    only.n, judge, &r) == -1)
 		goto fail;
+	/* named instances EC2 does not show yet: just launched (a failed
+	 * provision cleaning up), they appear within seconds; nothing
+	 * launched may be left running */
+	for (i = 0; only.n && i < 6; i++) {
+		struct strlist miss = { NULL, 0, 0 };
+		size_t j;
+
+		for (j = 0; j < only.n; j++)
+			if (!strlist_has(&r.seen, only.v[j]) &&
+			    strlist_add(&miss, only.v[j]) == -1)
+				goto fail;
+		if (miss.n == 0) {
+			strlist_free(&miss);
+			break;
+		}
+		if (i == 5) {
+			tool_log("%zu instance%s not found: %s%s", miss.n,
+			    miss.n == 1 ? "" : "s", miss.v[0],
+			    miss.n > 1 ? " ..." : "");
+			strlist_free(&miss);
+			break;
+		}
+		nap_ms(500L << i);	/* 0.5 + 1 + 2 + 4 + 8 s */
+		if (ec2_describe_instances(aws, f, 2,
+		    (const char *const *)miss.v, miss.n, judge, &r) == -1) {
+			strlist_free(&miss);
+			goto fail;
+		}
+		strlist_free(&miss);
+	}
 	cJSON_ArrayForEach(o, r.out)
 		cJSON_AddBoolToObject(o, "terminated", 0);
 	if (!dry && r.ids.n && ec2_terminate(aws, (const char *const *)r.ids.v,
 	    r.ids.n, mark, r.out) == -1) {
-		/* a batch failed: the rest one at a time, so one instance EC2
+		/* a batch failed: the rest in halves, so one instance EC2
 		 * refuses blocks no other, and each failure is recorded */
-		cJSON_ArrayForEach(o, r.out) {
-			const char *id = jsonl_str(o, "id");
+		struct strlist left = { NULL, 0, 0 };
 
-			if (cJSON_IsTrue(cJSON_GetObjectItem(o, "terminated")))
-				continue;
-			if (ec2_terminate(aws, &id, 1, mark, r.out) == 0)
-				continue;
-			cJSON_AddStringToObject(o, "error", error_msg());
-			rc = tool_status_merge(rc, error_status());
-			failed++;
-		}
+		cJSON_ArrayForEach(o, r.out)
+			if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "terminated")) &&
+			    strlist_add(&left, jsonl_str(o, "id")) == -1) {
+				strlist_free(&left);
+				goto fail;
+			}
+		split(aws, (const char **)left.v, left.n, r.out, &rc, &failed);
+		strlist_free(&left);
 	}
 	cJSON_ArrayForEach(o, r.out)
 		if (jsonl_write(stdout, o) == -1)
@@ -212,6 +308,7 @@ fail:
 out:
 	cJSON_Delete(r.out);
 	strlist_free(&r.ids);
+	strlist_free(&r.seen);
 	strlist_free(&only);
 	aws_free(aws);
 	return tool_exit(rc);

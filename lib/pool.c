@@ -37,11 +37,13 @@ pool_instance_json(const struct ec2_instance *in)
 	add_str(o, "az", in->az);
 	add_str(o, "subnet", in->subnet);
 	add_str(o, "launch_time", in->launch_time);
-	if (d && validate_number(d, 0, 99999999999LL, NULL) == 0)
+	/* digits only, at most 11: checked here, not with validate_number(),
+	 * which would overwrite the caller's saved error (a throttled
+	 * read-back must keep its status) */
+	if (d && *d && strlen(d) <= 11 && strspn(d, "0123456789") == strlen(d))
 		cJSON_AddNumberToObject(o, "deadline", strtod(d, NULL));
 	else
 		cJSON_AddNullToObject(o, "deadline");
-	error_clear();
 	add_str(o, "private_ip", in->private_ip);
 	add_str(o, "ec2_state", in->state);
 	add_str(o, "lifecycle", in->lifecycle);

@@ -187,7 +187,10 @@ aws() {
 				--data-binary @"$4" "$2/")
 			case $_c in
 			2??) return 0 ;;
-			4??) grep -q -e Throttl -e RequestLimitExceeded "$T/out" ||
+			# throttled; or this instance, not yet visible to the API
+			# that launched it (EC2's eventual consistency: it exists)
+			4??) grep -q -e Throttl -e RequestLimitExceeded \
+				-e InvalidInstanceID.NotFound "$T/out" ||
 				{ log "$1 call failed: HTTP $_c $(head -c 300 "$T/out")"; return 1; } ;;
 			esac
 		fi
@@ -540,9 +543,10 @@ grant() {
 		PRECHECK=""
 		log "granted to run $_best"
 	fi
+	# the runner first (a warm grant's critical path), then the clean-up
+	[ -z "$_best" ] || serve "$_best"
 	# shellcheck disable=SC2086
 	[ -n "$_seen" ] && tags del $_seen
-	[ -z "$_best" ] || serve "$_best"
 }
 
 retire() {

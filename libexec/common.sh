@@ -10,6 +10,14 @@ export PATH
 say() { printf '%s: %s\n' "${RP_MODE:-runner-pool}" "$*" >&2; }
 die() { say "$*"; exit 1; }
 
+# jitter SECONDS: SECONDS spread over 75-125% (seeded from /dev/urandom:
+# awk's srand() seeds from the clock's second, the same in every process
+# started in that second)
+jitter() {
+	awk -v s="$1" -v r="$(od -An -N4 -tu4 /dev/urandom)" \
+		'BEGIN { srand(r); printf "%.3f", s * (0.75 + rand() / 2) }'
+}
+
 # retry CMD...: run CMD, again (jittered backoff) only while it exits 111
 retry() {
 	_rn=0
@@ -18,7 +26,7 @@ retry() {
 		_rs=$?
 		[ "$_rs" -eq 111 ] && [ "$_rn" -lt "${RP_RETRIES:-4}" ] || return "$_rs"
 		_rn=$((_rn + 1))
-		sleep "$(awk -v n="$_rn" 'BEGIN { srand(); printf "%.2f", n * 0.5 + rand() }')"
+		sleep "$(jitter "$_rn")"
 	done
 }
 
@@ -32,7 +40,7 @@ retry_in() {
 		_rs=$?
 		[ "$_rs" -eq 111 ] && [ "$_rn" -lt "${RP_RETRIES:-4}" ] || return "$_rs"
 		_rn=$((_rn + 1))
-		sleep "$(awk -v n="$_rn" 'BEGIN { srand(); printf "%.2f", n * 0.5 + rand() }')"
+		sleep "$(jitter "$_rn")"
 	done
 }
 
@@ -84,15 +92,22 @@ group() { [ -n "${GITHUB_ACTIONS:-}" ] && printf '::group::%s\n' "$*" >&2; retur
 endgroup() { [ -n "${GITHUB_ACTIONS:-}" ] && printf '::endgroup::\n' >&2; return 0; }
 
 # wait_for TIMEOUT INTERVAL CMD...: until CMD succeeds or TIMEOUT seconds
-# pass; a status of 2 from CMD ends the wait at once (it never will)
+# pass; a status of 2 from CMD ends the wait at once (it never will).
+# The waits grow from INTERVAL by half each time up to 4 times it, each
+# jittered: K waiters started together neither poll together nor ask the
+# account's shared DescribeInstances bucket (20 a second) K/INTERVAL times
+# a second for long.
 wait_for() {
 	_wend=$(($(date +%s) + $1))
 	_wint=$2
+	_wcur=$2
 	shift 2
 	while :; do
 		"$@" && return 0
 		[ $? -ne 2 ] || return 1
 		[ "$(date +%s)" -ge "$_wend" ] && return 1
-		sleep "$_wint"
+		sleep "$(jitter "$_wcur")"
+		_wcur=$(awk -v c="$_wcur" -v m="$_wint" \
+			'BEGIN { c *= 1.5; if (c > 4 * m) c = 4 * m; print c }')
 	done
 }

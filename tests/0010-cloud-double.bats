@@ -50,6 +50,10 @@ teardown_file() {
 setup() {
 	cloud_check_endpoints
 	cloud_ctl POST /reset >/dev/null
+	# these tests check the shape of replies with the AWS CLI, whose own
+	# retries under throttling only make them slow: no request limits
+	# (the one test of the limits turns them back on)
+	cloud_ctl POST /settings '{"aws_limits":false}' >/dev/null
 }
 
 # need_aws: first in every test that runs the AWS CLI; skips, saying why,
@@ -424,6 +428,30 @@ aws() {
 	[ "$output" = 0 ]
 }
 
+@test "request limits: each API its own bucket, SSM throttles parameter reads" {
+	# AWS's buckets (tests/cloud/cloud.py): signed requests 16 at a time
+	# from one process (burst.py): the CLI, or a tool per call, cannot
+	# outrun a refill of 20 a second on a loaded machine
+	cloud_ctl POST /settings '{"aws_limits":true}' >/dev/null
+	burst() { python3 "$REPO_ROOT/tests/cloud/burst.py" "$CLOUD_URL" "$@" | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' '; }
+	# DescribeInstances: 100 at once (plus what refills meanwhile)
+	run -0 burst 200 ec2:DescribeInstances Filter.1.Name=tag:p Filter.1.Value.1=x
+	[[ $output == *"503="* ]]
+	n=${output#200=}; n=${n%% *}
+	[ "$n" -ge 100 ] && [ "$n" -lt 200 ]
+	# another API has a bucket of its own: all of its tokens are there
+	run -0 burst 60 ec2:DescribeImages
+	[ "$output" = "200=60 " ]
+	run -0 jq -r 'select(.code == "RequestLimitExceeded") | .action' <<<"$(cloud_calls service=ec2)"
+	[ "$(sort -u <<<"$output")" = DescribeInstances ]
+	# SSM: GetParameters and GetParameter draw on one bucket of 40 a second
+	run -0 burst 30 ssm:GetParameters Names=x
+	[[ $output != *"400="* || $(cloud_calls service=ssm | grep -c ThrottlingException) -eq 0 ]]
+	run -0 burst 150 ssm:GetParameter Name=/none
+	run -0 jq -r 'select(.code == "ThrottlingException") | .action' <<<"$(cloud_calls service=ssm)"
+	[ "$(sort -u <<<"$output")" = GetParameter ]
+}
+
 @test "imds: token, tags only when enabled, role credentials the cloud accepts" {
 	need_aws
 	id=$(cloud_seed 1 '{"metadata_tags":true,"iam_profile":"runner","tags":{"runner-pool:state":"idle"}}')
@@ -454,7 +482,22 @@ aws() {
 		AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds") \
 		AWS_SESSION_TOKEN=$(jq -r .Token <<<"$creds") \
 		run -0 aws ec2 create-tags --resources "$id" --tags Key=runner-pool:state,Value=claimed
+	# metadata shows the write md_tags_ms (300) later
+	for i in $(seq 1 20); do
+		[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = claimed ] && break
+		sleep 0.25
+	done
 	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = claimed ]
+	# ... and not at once: with 3 s, a write is still unseen right after
+	cloud_ctl POST /settings '{"md_tags_ms":3000}' >/dev/null
+	cloud_ctl POST "/instances/$id/tags" '{"runner-pool:state":"running"}' >/dev/null
+	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = claimed ]
+	for i in $(seq 1 40); do
+		[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = running ] && break
+		sleep 0.25
+	done
+	[ "$(curl -sS -H "$h" "$b/meta-data/tags/instance/runner-pool:state")" = running ]
+	cloud_ctl POST /settings '{"md_tags_ms":300}' >/dev/null
 	AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId <<<"$creds") \
 		AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds") \
 		run -"$E" aws ec2 describe-instances

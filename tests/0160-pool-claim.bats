@@ -59,7 +59,7 @@ agents() {
 	cloud_seed 1 "$IDLE" >/dev/null
 	cloud_seed 2 "{\"tags\":{\"runner-pool:pool\":\"acme/web\",\"runner-pool:state\":\"idle\",\"runner-pool:deadline\":\"$future\",\"runner-pool:no-grant\":\"1\"}}" >/dev/null
 	agents
-	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 12 --count 3 --timeout 2 --interval 100'
+	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 12 --count 3 --timeout 6 --interval 100'
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$stderr" == *"claimed 1 of 3"* ]]
 	# no claim of run 12 is left behind anywhere
@@ -72,7 +72,7 @@ agents() {
 	# run 5 claimed first (an older timestamp)
 	pool-list | pool-tag --set claim:5=1000 >/dev/null
 	agents
-	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 13 --count 2 --timeout 3 --interval 100'
+	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 13 --count 2 --timeout 10 --interval 100'
 	[ "${#lines[@]}" -eq 0 ]
 	run -0 pool-list --run-id 5 --state claimed
 	[ "${#lines[@]}" -eq 2 ]
@@ -106,9 +106,22 @@ agents() {
 	cloud_seed 1 "{\"tags\":$tags}" >/dev/null
 	cloud_seed 1 "$IDLE" >/dev/null
 	agents
-	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 14 --count 2 --timeout 3 --interval 100'
+	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 14 --count 2 --timeout 10 --interval 100'
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$stderr" == *"TagLimitExceeded: claim lost"* ]]
+}
+
+@test "pool-claim waits out a throttled read-back: never 'unknown error', never a give-up" {
+	cloud_seed 1 "$IDLE" >/dev/null
+	agents
+	# pool-list's describe passes; pool-claim's read-backs are throttled
+	# (one attempt each: nothing retries them below pool-claim) three times
+	cloud_fault '{"service":"ec2","action":"DescribeInstances","kind":"throttle","skip":1,"count":3}'
+	run -0 --separate-stderr bash -c 'pool-list --state idle | AWS_MAX_ATTEMPTS=1 pool-claim --run-id 16 --timeout 30 --interval 100'
+	[ "${#lines[@]}" -eq 1 ]
+	jq -e '.run_id == "16"' <<<"$output"
+	[[ $stderr == *"reading back: "*"RequestLimitExceeded"*"again later"* ]]
+	[[ $stderr != *"unknown error"* ]]
 }
 
 @test "pool-claim with no candidates says no; bad input is refused before any call" {

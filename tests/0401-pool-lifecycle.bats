@@ -81,6 +81,20 @@ teardown() { e2e_teardown; }
 	[ "$(jq -s 'map(select(.reused | not)) | length' <<<"$output")" -eq 2 ]
 }
 
+@test "provision: a transient lack of capacity is launched again, not a failure" {
+	refresh INPUT_IDLE_TIME_SEC=600 >/dev/null
+	# the first fleet request gets nothing (InsufficientInstanceCapacity in
+	# every subnet), the next one capacity
+	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"capacity","count":1}'
+	run --separate-stderr provision 203 2
+	[ "$status" -eq 0 ]
+	[ "$(jq -s 'length' <<<"$output")" -eq 2 ]
+	[ "$(cloud_calls service=ec2 | jq -s '[.[] | select(.action == "CreateFleet")] | length')" -eq 2 ]
+	# two requests, two client tokens: a reused one is answered with the
+	# first request's result
+	[ "$(cloud_calls service=ec2 | jq -s '[.[] | select(.action == "CreateFleet") | .params.ClientToken] | unique | length')" -eq 2 ]
+}
+
 @test "release never touches another run's instances" {
 	refresh INPUT_IDLE_TIME_SEC=600
 	provision 301 1 >/dev/null

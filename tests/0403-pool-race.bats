@@ -45,3 +45,20 @@ idle8() { [ "$(count --state idle)" -ge 8 ]; }
 	allidle() { [ "$(count --state idle)" -eq "$total" ]; }
 	wait_until 20 allidle
 }
+
+@test "race: two refreshes at once launch min-idle once" {
+	refresh INPUT_MIN_IDLE=3 INPUT_IDLE_TIME_SEC=600 >"$BATS_TEST_TMPDIR/r1" 2>&1 &
+	p1=$!
+	refresh INPUT_MIN_IDLE=3 INPUT_IDLE_TIME_SEC=600 >"$BATS_TEST_TMPDIR/r2" 2>&1 &
+	p2=$!
+	wait "$p1"
+	wait "$p2"
+	# past EC2's consistency window: every launch is visible
+	sleep 1.5
+	run -0 count
+	[ "$output" -eq 3 ]
+	# and a third refresh, once they are there, launches nothing
+	refresh INPUT_MIN_IDLE=3 INPUT_IDLE_TIME_SEC=600 >/dev/null 2>&1
+	sleep 1.5
+	[ "$(count)" -eq 3 ]
+}

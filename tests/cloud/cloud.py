@@ -63,14 +63,22 @@ STATIC_KEYS = {"AKIDLOCALCLOUD000001": "localcloud+secret+key+000001"}
 DEFAULT_SETTINGS = {
     "pending_ms": 0,            # pending -> running
     "shutdown_ms": 0,           # shutting-down -> terminated, stopping -> stopped
-    "consistency_ms": 0,        # new ids answer InvalidInstanceID.NotFound
+    # EC2 is eventually consistent: a launched instance answers
+    # InvalidInstanceID.NotFound for a while (describe by id, CreateTags,
+    # TerminateInstances) and is absent from filtered describes
+    # https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html
+    "consistency_ms": 1000,
+    # instance metadata tags follow tag writes late (AWS promises no
+    # read-your-writes there): IMDS shows the tags as they were this long ago
+    # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html
+    "md_tags_ms": 300,
     "run_user_data": True,      # launched instances run their user data
     "page_size": 0,             # DescribeInstances page without MaxResults (0: all)
     "next_token_len": 400,      # DescribeInstances NextToken length (opaque, EC2's are long)
     "terminated_ttl_ms": 3600000,  # terminated instances stay visible this long
     "credentials_ttl_s": 21600,    # IMDS role credentials lifetime
     "region": "us-east-1",
-    "aws_limits": False,        # token buckets with AWS's published API limits
+    "aws_limits": True,         # token buckets with AWS's published API limits
     "spot_warning_ms": 120000,  # spot interruption notice -> termination
     # IAM, one switch per action: the actions ("ec2:CreateFleet",
     # "ssm:PutParameter", "*" wildcards) the caller's policy does not allow
@@ -84,12 +92,65 @@ DEFAULT_SETTINGS = {
 GITHUB_PREFIXES = ("/api/v3/", "/_runner/", "/actions/runner/releases/",
                    "/_cloud/github/")
 
-# AWS's published EC2 API request-token buckets (burst, refill per second)
-LIMIT_BUCKETS = {
-    "describe": (100, 20), "CreateTags": (100, 10),
-    "TerminateInstances": (100, 5), "RunInstances": (5, 2),
-    "mutating": (50, 5), "ssm": (40, 40),
+# AWS's request-token buckets (burst, refill per second), per account and
+# region.  EC2 evaluates each API on its own bucket ("each API is evaluated
+# individually ... requests for other API are not affected"): a non-mutating
+# API such as DescribeHosts or DescribeInstances holds 100 tokens and
+# refills 20 a second; mutating APIs have smaller buckets; RunInstances and
+# TerminateInstances also draw one token per instance from a resource
+# bucket (RunInstances 1000, refilled 2 a second; TerminateInstances 1000,
+# 20 a second).
+# https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
+EC2_REQUEST_LIMITS = {
+    "DescribeInstances": (100, 20),
+    "CreateTags": (100, 10), "DeleteTags": (100, 10),
+    "TerminateInstances": (100, 5),
+    "RunInstances": (5, 2),
+    # a resource-intensive action (it launches instances), not one of the
+    # cheap mutating ones: its own, small bucket
+    "CreateFleet": (50, 5),
 }
+EC2_NON_MUTATING = (100, 20)   # Describe*, Get*, other reads: each its own
+EC2_MUTATING = (50, 5)         # any other mutating action: each its own
+EC2_RESOURCE_LIMITS = {        # tokens per instance the call acts on
+    "RunInstances": (1000, 2), "TerminateInstances": (1000, 20),
+}
+# SSM Parameter Store: GetParameter, GetParameters and GetParametersByPath
+# share 40 transactions a second (default throughput); PutParameter has 3.
+# Other SSM APIs: each its own 40 (no published figure).
+# https://docs.aws.amazon.com/general/latest/gr/ssm.html
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html
+SSM_LIMITS = {"GetParameter": ("get", 40, 40), "GetParameters": ("get", 40, 40),
+              "GetParametersByPath": ("get", 40, 40),
+              "PutParameter": ("PutParameter", 3, 3)}
+SSM_OTHER = (40, 40)
+
+
+def limit_buckets(service, action, params):
+    """The buckets a call draws on: [(name, burst, refill, tokens)]."""
+    if service == "ssm":
+        name, burst, rate = SSM_LIMITS.get(action, (action,) + SSM_OTHER)
+        return [("ssm:" + name, burst, rate, 1)]
+    action = action or ""
+    if action in EC2_REQUEST_LIMITS:
+        burst, rate = EC2_REQUEST_LIMITS[action]
+    elif action in ec2.MUTATING:
+        burst, rate = EC2_MUTATING
+    else:
+        burst, rate = EC2_NON_MUTATING
+    out = [("ec2:" + action, burst, rate, 1)]
+    if action in EC2_RESOURCE_LIMITS:
+        if action == "RunInstances":
+            try:
+                n = int(params.get("MaxCount", 1))
+            except (TypeError, ValueError):
+                n = 1
+        else:
+            n = sum(1 for k in params if k.startswith("InstanceId."))
+        burst, rate = EC2_RESOURCE_LIMITS[action]
+        out.append(("ec2-resource:" + action, burst, rate, max(1, n)))
+    return out
+
 
 EC2_AUTH = {
     "missing": ("AuthFailure", 401,
@@ -289,27 +350,25 @@ class Cloud(object):
             self.calls.append(c)
             return c
 
-    def limited(self, service, action):
-        """True when AWS's token bucket for this call is empty."""
+    def limited(self, service, action, params=None):
+        """True when one of AWS's token buckets for this call lacks the
+        tokens it needs (then none is taken)."""
         if not self.settings["aws_limits"]:
             return False
-        if service == "ssm":
-            name = "ssm"
-        elif action in ("CreateTags", "TerminateInstances", "RunInstances"):
-            name = action
-        elif action in ec2.MUTATING:
-            name = "mutating"
-        else:
-            name = "describe"
-        burst, rate = LIMIT_BUCKETS[name]
+        need = limit_buckets(service, action, params or {})
         now = time.monotonic()
         with self.lock:
-            tokens, last = self.buckets.get(name, (burst, now))
-            tokens = min(burst, tokens + (now - last) * rate)
-            if tokens < 1:
-                self.buckets[name] = (tokens, now)
-                return True
-            self.buckets[name] = (tokens - 1, now)
+            level = {}
+            for name, burst, rate, n in need:
+                tokens, last = self.buckets.get(name, (burst, now))
+                level[name] = min(burst, tokens + (now - last) * rate)
+                if level[name] < n:
+                    for nm, _b, _r, _n in need:
+                        if nm in level:
+                            self.buckets[nm] = (level[nm], now)
+                    return True
+            for name, burst, rate, n in need:
+                self.buckets[name] = (level[name] - n, now)
         return False
 
     # instance processes ----------------------------------------------------
@@ -715,7 +774,7 @@ class Handler(BaseHTTPRequestHandler):
                                           "The request must contain the parameter "
                                           "Version"), "MissingParameter")
         f = cloud.fault(service, action, ("throttle", "5xx"))
-        if f is None and cloud.limited(service, action):
+        if f is None and cloud.limited(service, action, params):
             f = {"kind": "throttle"}
         if f:
             if f["kind"] == "throttle":
@@ -975,6 +1034,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"ok": True, "spot_action": i.spot_action})
         if verb == "tags":
             i.tags.update({k: str(v) for k, v in req.items()})
+            e.tags_written(i)
             return self._json(200, {"tags": i.tags})
         return self._json(404, {"error": "no such control endpoint"})
 

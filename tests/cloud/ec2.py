@@ -225,7 +225,7 @@ class Instance(object):
                  "visible_at", "lt_id", "lt_version", "profile", "md_tags",
                  "http_tokens", "hop_limit", "shutdown_behavior", "user_data",
                  "groups", "spot_request", "spot_action", "proc", "run",
-                 "key_name", "ended")
+                 "key_name", "ended", "md_base", "md_pending")
 
     def xml(self):
         parts = [
@@ -634,6 +634,21 @@ class EC2(object):
         a, b, c = base
         return "%d.%d.%d.%d" % (a, b + (c + n // 256) // 256, (c + n // 256) % 256, n % 256)
 
+    def tags_written(self, inst):
+        """Instance metadata shows a tag write only md_tags_ms later."""
+        if self.settings()["md_tags_ms"] <= 0:
+            inst.md_base = dict(inst.tags)
+            inst.md_pending = []
+        else:
+            inst.md_pending.append((self.now(), dict(inst.tags)))
+
+    def md_tags(self, inst):
+        """The instance's tags as its metadata shows them now."""
+        seen = self.now() - self.settings()["md_tags_ms"] / 1000.0
+        while inst.md_pending and inst.md_pending[0][0] <= seen:
+            inst.md_base = inst.md_pending.pop(0)[1]
+        return dict(inst.md_base)
+
     def visible(self, inst, now):
         return now >= inst.visible_at
 
@@ -676,6 +691,8 @@ class EC2(object):
         i.lifecycle = lifecycle
         i.launch = now
         i.tags = dict(tags)
+        i.md_base = dict(tags)   # the tags instance metadata shows
+        i.md_pending = []        # (when, tags) written, not shown yet
         i.reason = ""
         i.visible_at = now + self.settings()["consistency_ms"] / 1000.0
         i.lt_id, i.lt_version = lt if lt else (None, None)
@@ -932,6 +949,8 @@ class EC2(object):
                             "has been reached." % t.id)
         for t in targets:
             t.tags.update(new)
+            if isinstance(t, Instance):
+                self.tags_written(t)
         return "<return>true</return>"
 
     def op_DeleteTags(self, params, p):
@@ -947,10 +966,11 @@ class EC2(object):
         for t in targets:
             if not specs:
                 t.tags.clear()
-                continue
             for k, v in specs:
                 if k in t.tags and (v is None or t.tags[k] == v):
                     del t.tags[k]
+            if isinstance(t, Instance):
+                self.tags_written(t)
         return "<return>true</return>"
 
     def op_DescribeTags(self, params, p):

@@ -117,7 +117,7 @@ class IMDS(object):
                               catalog.subnet_info(i.subnet, region)[1]},
         }
         if i.md_tags:
-            md["tags"] = {"instance": dict(i.tags)}
+            md["tags"] = {"instance": self.cloud.ec2.md_tags(i)}
         if i.profile:
             md["iam"] = {
                 "info": json.dumps({
