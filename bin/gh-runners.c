@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "error.h"
+#include "ghrunner.h"
 #include "github.h"
 #include "jsonl.h"
 #include "strlist.h"
@@ -223,7 +224,7 @@ handle(struct github *gh, const cJSON *r, const struct strlist *live,
 	if (dry)
 		return emit(o, "would delete", why);
 	/* read it again: it may have come online since the listing */
-	if ((again = github_runner_get(gh, id, &status)) == NULL) {
+	if ((again = ghrunner_get(gh, id, &status)) == NULL) {
 		if (status == 404) {
 			error_clear();
 			return emit(o, "kept", "already gone");
@@ -237,7 +238,7 @@ handle(struct github *gh, const cJSON *r, const struct strlist *live,
 		return rc;
 	}
 	cJSON_Delete(again);
-	switch (github_runner_delete(gh, id)) {
+	switch (ghrunner_delete(gh, id)) {
 	case 0:
 		return emit(o, "deleted", why);
 	case 1:
@@ -273,9 +274,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *scope = NULL, *prefix = "rp-", *livefile = NULL;
-	struct github_auth auth = { NULL, NULL, NULL, 0 };
+	struct ghauth_src auth = { NULL, NULL, NULL, 0 };
 	struct strlist labels = STRLIST_INIT, live = STRLIST_INIT;
-	struct github_scope sc;
+	struct ghscope sc;
 	struct github *gh = NULL;
 	cJSON *all = NULL, *r;
 	unsigned long matched = 0;
@@ -329,7 +330,7 @@ main(int argc, char **argv)
 		    "$GITHUB_TOKEN or --token-file, never argv)");
 	if (scope == NULL && (scope = getenv("GITHUB_REPOSITORY")) == NULL)
 		return tool_usage("no scope: give --scope owner/repo or org");
-	if (github_scope_parse(scope, &sc) == -1)
+	if (ghscope_parse(scope, &sc) == -1)
 		return error_wrap("--scope"), tool_fail();
 	if (list && (dry || livefile || foreign))
 		return tool_usage("--list takes neither --dry-run, --live nor "
@@ -343,7 +344,7 @@ main(int argc, char **argv)
 	if (livefile && read_live(livefile, &live) == -1)
 		goto fail;
 	if ((gh = github_new(&sc, &auth)) == NULL ||
-	    (all = github_runners(gh)) == NULL)
+	    (all = ghrunner_list(gh)) == NULL)
 		goto fail;
 	/* every page is read before anything is deleted */
 	cJSON_ArrayForEach(r, all) {

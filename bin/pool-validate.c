@@ -11,7 +11,7 @@
 
 #include "buf.h"
 #include "error.h"
-#include "github.h"
+#include "ghscope.h"
 #include "runnerver.h"
 #include "strlist.h"
 #include "tool.h"
@@ -82,9 +82,9 @@ bad:
 static int
 check_scope(const char *s)
 {
-	struct github_scope sc;
+	struct ghscope sc;
 
-	return github_scope_parse(s, &sc);
+	return ghscope_parse(s, &sc);
 }
 
 static int
@@ -154,18 +154,12 @@ refuse(const char *msg)
 static int
 read_value(struct buf *b)
 {
-	char chunk[4096];
-	size_t n;
-
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-		if (b->len + n > MAX_VALUE)
-			return error_set(EXIT_PERM, "longer than %d bytes",
-			    MAX_VALUE);
-		if (buf_add(b, chunk, n) == -1)
-			return -1;
+	switch (buf_read(b, stdin, MAX_VALUE)) {
+	case -1:
+		return error_wrap("stdin");
+	case 1:
+		return error_set(EXIT_PERM, "longer than %d bytes", MAX_VALUE);
 	}
-	if (ferror(stdin))
-		return error_set(EXIT_TEMP, "stdin: read error");
 	if (b->len && b->s[b->len - 1] == '\n')
 		b->s[--b->len] = '\0';
 	if (b->len == 0)
