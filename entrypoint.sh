@@ -158,6 +158,14 @@ refresh)
 		type --list --count 400) || exit 100
 	RP_GH_SCOPE=$(valid github-scope "$(inp github-scope "${GITHUB_REPOSITORY:-}")" scope) ||
 		exit 100
+	# a runner group is an organization's (GitHub Enterprise Server too)
+	RP_RUNNER_GROUP=$(inp runner-group '')
+	if [ -n "$RP_RUNNER_GROUP" ]; then
+		case $RP_GH_SCOPE in */*)
+			bad runner-group "needs an organization as github-scope; '$RP_GH_SCOPE' is a repository, whose runners are all in its Default group" ;;
+		esac
+		RP_RUNNER_GROUP=$(valid runner-group "$RP_RUNNER_GROUP" runner-group) || exit 100
+	fi
 	RP_RUNNER_VERSION=$(valid runner-version "$(inp runner-version latest)" runner-version) ||
 		exit 100
 	RP_RUNNER_SHA256=$(inp runner-sha256 '')
@@ -225,7 +233,7 @@ refresh)
 		RP_TOKEN_REFRESH_MIN RP_IDLE_TIME RP_MAX_RUNTIME_MIN RP_PRE_RUNNER \
 		RP_CLASSES RP_MIN_IDLE RP_USAGE RP_TYPES RP_GH_SCOPE RP_RUNNER_VERSION \
 		RP_RUNNER_SHA256 RP_RUNNER_BASE_URL RP_GRACE RP_AGENT_POLL RP_CLAIM_TTL \
-		RP_RUNNER_USER RP_RUNNER_SUDO RP_JOB_METADATA
+		RP_RUNNER_USER RP_RUNNER_SUDO RP_JOB_METADATA RP_RUNNER_GROUP
 	;;
 esac
 set +f

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -76,31 +77,35 @@ ghrunner_token_free(struct ghrunner_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-cJSON *
-ghrunner_list(struct github *gh)
+/*
+ * Every item of the array `member` of every page of path (its first page;
+ * the next ones from Link rel="next"), as one cJSON array.
+ */
+static cJSON *
+pages(struct github *gh, const char *first, const char *member)
 {
 	struct buf path = BUF_INIT;
 	cJSON *all = cJSON_CreateArray(), *page = NULL, *rs, *r;
-	char *next = NULL, *url;
+	char *next = NULL;
 	int n;
 
-	if (all == NULL || scope_path(gh, &path, "?per_page=100") == -1) {
+	if (all == NULL || buf_puts(&path, first) == -1) {
 		error_set(EXIT_TEMP, "out of memory");
 		goto fail;
 	}
-	url = path.s;
 	for (n = 0; ; n++) {
 		if (n == MAX_PAGES) {
 			error_set(EXIT_TEMP, "github: more than %d pages of "
-			    "runners", MAX_PAGES);
+			    "%s", MAX_PAGES, member);
 			goto fail;
 		}
-		if ((page = github_call(gh, "GET", url, NULL, NULL,
+		if ((page = github_call(gh, "GET", path.s, NULL, NULL,
 		    &next)) == NULL)
 			goto fail;
-		rs = cJSON_GetObjectItemCaseSensitive(page, "runners");
+		rs = cJSON_GetObjectItemCaseSensitive(page, member);
 		if (!cJSON_IsArray(rs)) {
-			error_set(EXIT_TEMP, "github: no runners in the reply");
+			error_set(EXIT_TEMP, "github: no %s in the reply",
+			    member);
 			goto fail;
 		}
 		while ((r = cJSON_DetachItemFromArray(rs, 0)) != NULL)
@@ -114,7 +119,6 @@ ghrunner_list(struct github *gh)
 			goto fail;
 		free(next);
 		next = NULL;
-		url = path.s;
 	}
 	buf_free(&path);
 	return all;
@@ -124,6 +128,106 @@ fail:
 	cJSON_Delete(all);
 	buf_free(&path);
 	return NULL;
+}
+
+cJSON *
+ghrunner_list(struct github *gh)
+{
+	struct buf path = BUF_INIT;
+	cJSON *all = NULL;
+
+	if (scope_path(gh, &path, "?per_page=100") == 0)
+		all = pages(gh, path.s, "runners");
+	buf_free(&path);
+	return all;
+}
+
+static int
+org_only(struct github *gh)
+{
+	if (github_scope(gh)->kind != GHSCOPE_ORG)
+		return error_set(EXIT_PERM, "runner groups are an "
+		    "organization's: the scope %s is a repository",
+		    github_scope(gh)->name);
+	return 0;
+}
+
+cJSON *
+ghrunner_groups(struct github *gh, const char *repo)
+{
+	struct buf path = BUF_INIT;
+	cJSON *all = NULL;
+	int rc;
+
+	if (org_only(gh) == -1)
+		return NULL;
+	rc = buf_printf(&path, "/orgs/%s/actions/runner-groups?per_page=100",
+	    github_scope(gh)->owner);
+	if (rc == 0 && repo) {
+		rc = buf_puts(&path, "&visible_to_repository=");
+		if (rc == 0)
+			rc = buf_urlencode(&path, repo, strlen(repo), 0);
+	}
+	if (rc == 0)
+		all = pages(gh, path.s, "runner_groups");
+	buf_free(&path);
+	return all;
+}
+
+/* The group of groups named name (GitHub's names are case-insensitive). */
+static cJSON *
+named(cJSON *groups, const char *name)
+{
+	cJSON *g;
+
+	cJSON_ArrayForEach(g, groups) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(g, "name");
+
+		if (cJSON_IsString(n) && strcasecmp(n->valuestring, name) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+int
+ghrunner_group_check(struct github *gh, const char *name, const char *repo,
+    cJSON **group)
+{
+	cJSON *all, *visible = NULL, *g;
+	int rc = -1;
+
+	if (group)
+		*group = NULL;
+	if ((all = ghrunner_groups(gh, NULL)) == NULL)
+		return -1;
+	if ((g = named(all, name)) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	if (repo && ((visible = ghrunner_groups(gh, repo)) == NULL))
+		goto out;
+	rc = repo && named(visible, name) == NULL ? 2 : 0;
+	if (group)
+		*group = cJSON_DetachItemViaPointer(all, g);
+out:
+	cJSON_Delete(visible);
+	cJSON_Delete(all);
+	return rc;
+}
+
+cJSON *
+ghrunner_group_runners(struct github *gh, long long id)
+{
+	struct buf path = BUF_INIT;
+	cJSON *all = NULL;
+
+	if (org_only(gh) == -1)
+		return NULL;
+	if (buf_printf(&path, "/orgs/%s/actions/runner-groups/%lld/runners"
+	    "?per_page=100", github_scope(gh)->owner, id) == 0)
+		all = pages(gh, path.s, "runners");
+	buf_free(&path);
+	return all;
 }
 
 cJSON *
