@@ -102,6 +102,10 @@ provision)
 	RP_USAGE=$(inp usage-class '')
 	case $RP_USAGE in '' | spot | on-demand) ;;
 	*) bad usage-class "'$RP_USAGE' is not spot or on-demand" ;; esac
+	# empty: the pool's (provision reads it)
+	RP_FALLBACK=$(inp on-demand-fallback '')
+	case $RP_FALLBACK in '' | true | false) ;;
+	*) bad on-demand-fallback "'$RP_FALLBACK' is not true or false" ;; esac
 	RP_TYPES=$(inp allowed-instance-types '')
 	[ -z "$RP_TYPES" ] ||
 		RP_TYPES=$(valid allowed-instance-types "$RP_TYPES" type --list --count 400) || exit 100
@@ -112,7 +116,7 @@ provision)
 		export RP_MAX_RUNTIME_OVERRIDE
 	fi
 	RP_CLASS=$(valid resource-class "$(inp resource-class default)" class) || exit 100
-	export RP_COUNT RP_USAGE RP_TYPES RP_MAX_RUNTIME_MIN RP_CLASS
+	export RP_COUNT RP_USAGE RP_FALLBACK RP_TYPES RP_MAX_RUNTIME_MIN RP_CLASS
 	;;
 refresh)
 	RP_AMI=$(valid ami "$(inp ami '')" ami) || exit 100
@@ -154,6 +158,9 @@ refresh)
 	*) int min-idle "$RP_MIN_IDLE" 0 100 ;;
 	esac
 	RP_USAGE=$(valid usage-class "$(inp usage-class spot)" usage) || exit 100
+	RP_FALLBACK=$(inp on-demand-fallback false)
+	case $RP_FALLBACK in true | false) ;;
+	*) bad on-demand-fallback "'$RP_FALLBACK' is not true or false" ;; esac
 	RP_TYPES=$(valid allowed-instance-types "$(inp allowed-instance-types 'c* m* r*')" \
 		type --list --count 400) || exit 100
 	RP_GH_SCOPE=$(valid github-scope "$(inp github-scope "${GITHUB_REPOSITORY:-}")" scope) ||
@@ -233,7 +240,7 @@ refresh)
 		RP_TOKEN_REFRESH_MIN RP_IDLE_TIME RP_MAX_RUNTIME_MIN RP_PRE_RUNNER \
 		RP_CLASSES RP_MIN_IDLE RP_USAGE RP_TYPES RP_GH_SCOPE RP_RUNNER_VERSION \
 		RP_RUNNER_SHA256 RP_RUNNER_BASE_URL RP_GRACE RP_AGENT_POLL RP_CLAIM_TTL \
-		RP_RUNNER_USER RP_RUNNER_SUDO RP_JOB_METADATA RP_RUNNER_GROUP
+		RP_RUNNER_USER RP_RUNNER_SUDO RP_JOB_METADATA RP_RUNNER_GROUP RP_FALLBACK
 	;;
 esac
 set +f
