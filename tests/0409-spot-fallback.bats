@@ -49,7 +49,9 @@ fleets() { cloud_calls | jq -c 'select(.action == "CreateFleet")'; }
 }
 
 @test "on-demand-fallback: reuse prefers idle spot, then idle on-demand; other failures are not fallen back on" {
-	refresh INPUT_IDLE_TIME_SEC=600 INPUT_ON_DEMAND_FALLBACK=true >/dev/null
+	# agents polling every 2 s: provision gives a claim 2 * 3 + 5 s to be
+	# answered, so a loaded machine does not pass over the idle spot one
+	refresh INPUT_IDLE_TIME_SEC=600 INPUT_ON_DEMAND_FALLBACK=true INPUT_AGENT_POLL_SEC=2 >/dev/null
 	run -0 --separate-stderr provision 904 1 INPUT_USAGE_CLASS=on-demand
 	od=$(jq -r .id <<<"$output")
 	run -0 --separate-stderr provision 905 1
