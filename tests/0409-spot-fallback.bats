@@ -48,7 +48,7 @@ fleets() { cloud_calls | jq -c 'select(.action == "CreateFleet")'; }
 	run -0 release 903
 }
 
-@test "on-demand-fallback: reuse prefers idle spot, then idle on-demand; other failures are not fallen back on" {
+@test "on-demand-fallback: reuse prefers idle spot, then idle on-demand" {
 	# agents polling every 2 s: provision gives a claim 2 * 3 + 5 s to be
 	# answered, so a loaded machine does not pass over the idle spot one
 	refresh INPUT_IDLE_TIME_SEC=600 INPUT_ON_DEMAND_FALLBACK=true INPUT_AGENT_POLL_SEC=2 >/dev/null
@@ -58,7 +58,7 @@ fleets() { cloud_calls | jq -c 'select(.action == "CreateFleet")'; }
 	sp=$(jq -r .id <<<"$output")
 	release 904 >/dev/null
 	release 905 >/dev/null
-	wait_until 30 eval '[ "$(count --state idle)" -eq 2 ]'
+	wait_until 60 eval '[ "$(count --state idle)" -eq 2 ]'
 	# one wanted: the idle spot one
 	run -0 --separate-stderr provision 906 1
 	jq -e --arg i "$sp" '.id == $i and .reused and .usage == "spot"' <<<"$output" || { echo "$output $stderr"; false; }
@@ -66,22 +66,28 @@ fleets() { cloud_calls | jq -c 'select(.action == "CreateFleet")'; }
 	run -0 --separate-stderr provision 907 1
 	jq -e --arg i "$od" '.id == $i and .reused and .usage == "on-demand"' <<<"$output" || { echo "$stderr"; false; }
 	[ "$(fleets | wc -l)" -eq 2 ]
-	# without the fallback, an idle on-demand instance does not serve a spot run
-	release 907 >/dev/null
-	wait_until 30 eval '[ "$(count --state idle --usage on-demand)" -eq 1 ]'
-	run -0 --separate-stderr provision 908 1 INPUT_ON_DEMAND_FALLBACK=false
+	for r in 906 907; do release "$r" >/dev/null; done
+}
+
+@test "on-demand-fallback: off, an idle on-demand instance does not serve a spot run; a failure not for capacity is not fallen back on" {
+	refresh INPUT_IDLE_TIME_SEC=600 >/dev/null
+	run -0 --separate-stderr provision 904 1 INPUT_USAGE_CLASS=on-demand
+	release 904 >/dev/null
+	wait_until 60 eval '[ "$(count --state idle --usage on-demand)" -eq 1 ]'
+	run -0 --separate-stderr provision 908 1
 	jq -e '(.reused | not) and .usage == "spot"' <<<"$output"
 	# a failure that is not for capacity (EC2 answering 500 to every try)
 	# is not fallen back on
 	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"5xx"}'
 	# (2: the idle on-demand one is reused, 1 launched)
-	run --separate-stderr provision 909 2
+	run --separate-stderr provision 909 2 INPUT_ON_DEMAND_FALLBACK=true
 	[ "$status" -eq 1 ] || { echo "$output $stderr"; false; }
 	[[ "$stderr" == *"launching 1 instances failed (pool-launch exit 111)"* ]]
 	[[ "$stderr" != *"for lack of capacity"* ]]
-	[ "$(fleets | jq -r '.params["TargetCapacitySpecification.DefaultTargetCapacityType"]' | sort -u)" = spot ]
+	# the only on-demand fleet is 904's
+	[ "$(fleets | jq -r '.params["TargetCapacitySpecification.DefaultTargetCapacityType"]' | grep -c on-demand)" -eq 1 ]
 	cloud_ctl DELETE /faults >/dev/null
-	for r in 906 907 908; do release "$r" >/dev/null; done
+	release 908 >/dev/null
 }
 
 @test "on-demand-fallback is true or false" {
