@@ -10,6 +10,7 @@
 
 #include "aws.h"
 #include "error.h"
+#include "ghrunner.h"
 #include "github.h"
 #include "isotime.h"
 #include "jsonl.h"
@@ -59,7 +60,7 @@ static const char usage[] =
 
 /* The stored token is fresh enough: print so and return 1. */
 static int
-fresh(struct aws *aws, const char *param, const struct github_scope *sc,
+fresh(struct aws *aws, const char *param, const struct ghscope *sc,
     long long minutes, int *rc)
 {
 	struct ssm_param p;
@@ -111,16 +112,16 @@ fresh(struct aws *aws, const char *param, const struct github_scope *sc,
 static int
 store(struct github *gh, struct aws *aws, const char *param)
 {
-	struct github_token reg, rem;
+	struct ghrunner_token reg, rem;
 	cJSON *v = NULL, *o = NULL;
 	char now[32], *value = NULL;
 	const char *scope = github_scope(gh)->name;
 	int rc = -1;
 
 	memset(&rem, 0, sizeof(rem));
-	if (github_runner_token(gh, "registration-token", &reg) == -1)
+	if (ghrunner_token(gh, "registration-token", &reg) == -1)
 		return -1;
-	if (github_runner_token(gh, "remove-token", &rem) == -1)
+	if (ghrunner_token(gh, "remove-token", &rem) == -1)
 		goto out;
 	isotime_format(time(NULL), now, sizeof(now));
 	if ((v = cJSON_CreateObject()) == NULL ||
@@ -153,19 +154,19 @@ out:
 	github_json_wipe(v);
 	cJSON_Delete(v);
 	cJSON_Delete(o);
-	github_token_free(&reg);
-	github_token_free(&rem);
+	ghrunner_token_free(&reg);
+	ghrunner_token_free(&rem);
 	return rc;
 }
 
 static int
 print(struct github *gh)
 {
-	struct github_token t;
+	struct ghrunner_token t;
 	cJSON *o = NULL;
 	int rc = -1;
 
-	if (github_runner_token(gh, "registration-token", &t) == -1)
+	if (ghrunner_token(gh, "registration-token", &t) == -1)
 		return -1;
 	if ((o = cJSON_CreateObject()) == NULL ||
 	    !cJSON_AddStringToObject(o, "token", t.token) ||
@@ -177,7 +178,7 @@ print(struct github *gh)
 		rc = jsonl_write(stdout, o);
 	github_json_wipe(o);
 	cJSON_Delete(o);
-	github_token_free(&t);
+	ghrunner_token_free(&t);
 	return rc;
 }
 
@@ -199,8 +200,8 @@ main(int argc, char **argv)
 	};
 	const char *region = NULL, *profile = NULL, *param = NULL;
 	const char *scope = NULL;
-	struct github_auth auth = { NULL, NULL, NULL, 0 };
-	struct github_scope sc;
+	struct ghauth_src auth = { NULL, NULL, NULL, 0 };
+	struct ghscope sc;
 	struct github *gh = NULL;
 	struct aws *aws = NULL;
 	long long minutes = -1;
@@ -240,7 +241,7 @@ main(int argc, char **argv)
 		    "$GITHUB_TOKEN or --token-file, never argv)");
 	if (scope == NULL && (scope = getenv("GITHUB_REPOSITORY")) == NULL)
 		return tool_usage("no scope: give --scope owner/repo or org");
-	if (github_scope_parse(scope, &sc) == -1)
+	if (ghscope_parse(scope, &sc) == -1)
 		return error_wrap("--scope"), tool_fail();
 	if (minutes >= 0 && param == NULL)
 		return tool_usage("--if-older-than needs --store");

@@ -247,9 +247,9 @@ out:
 static int
 repo_ok(const char *s)
 {
-	struct github_scope sc;
+	struct ghscope sc;
 
-	if (github_scope_parse(s, &sc) == -1 || sc.kind != GITHUB_REPO)
+	if (ghscope_parse(s, &sc) == -1 || sc.kind != GHSCOPE_REPO)
 		return error_set(EXIT_PERM, "'%.100s' is not owner/repo", s);
 	return 0;
 }
@@ -269,8 +269,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct want w;
-	struct github_auth auth = { NULL, NULL, NULL, 1 };
-	struct github_scope sc;
+	struct ghauth_src auth = { NULL, NULL, NULL, 1 };
+	struct ghscope sc;
 	struct github *gh = NULL;
 	const char *scope = NULL;
 	int c, i, rc = 0;
@@ -326,7 +326,7 @@ main(int argc, char **argv)
 	}
 	if (scope == NULL && (scope = getenv("GITHUB_REPOSITORY")) == NULL)
 		scope = w.repo;
-	if (github_scope_parse(scope, &sc) == -1)
+	if (ghscope_parse(scope, &sc) == -1)
 		return error_wrap("--scope"), tool_fail();
 	if ((c = tool_github_auth_check(&auth)) != 0)
 		return c;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "error.h"
+#include "ghrunner.h"
 #include "github.h"
 #include "jsonl.h"
 #include "strlist.h"
@@ -20,7 +21,11 @@
 
 static const char usage[] =
 "usage: gh-runners [--list] [--scope SCOPE] [--prefix PREFIX]\n"
-"                  [--label LABEL]... [--live FILE] [--dry-run] [--foreign]\n"
+"                  [--label LABEL]... [--group GROUP] [--live FILE]\n"
+"                  [--dry-run] [--foreign]\n"
+"                  [--token-file FILE] [--app-id ID] [--app-key-file FILE]\n"
+"       gh-runners --groups [--scope ORG] [--group GROUP]\n"
+"                  [--repository REPO]\n"
 "                  [--token-file FILE] [--app-id ID] [--app-key-file FILE]\n"
 "\n"
 "Clean up the pool's self-hosted runners of a repository (owner/repo) or an\n"
@@ -33,10 +38,22 @@ static const char usage[] =
 "{\"id\",\"name\",\"status\",\"busy\",\"labels\",\"instance_id\",\"action\",\n"
 "\"reason\"}, action \"deleted\", \"kept\", \"would delete\" or \"failed\".\n"
 "\n"
+"With --groups, list the organization's runner groups instead, one\n"
+"{\"id\",\"name\",\"visibility\",\"default\"} each (and \"repository\",\n"
+"\"usable\" with --repository): does GROUP exist, and may REPO use it?\n"
+"\n"
 "  --list                 only list the runners considered (no action)\n"
 "  --scope SCOPE          owner/repo or org (default $GITHUB_REPOSITORY)\n"
 "  --prefix PREFIX        runner name prefix (default rp-)\n"
 "  --label LABEL          also consider runners with this label (repeatable)\n"
+"  --group GROUP          only runners of the organization's runner group\n"
+"                         GROUP (case-insensitive, as config.sh matches it;\n"
+"                         an unknown group is an error); with --groups,\n"
+"                         only that group (1 when there is none)\n"
+"  --groups               list runner groups, not runners\n"
+"  --repository REPO      with --groups: may REPO (name or org/name) use\n"
+"                         each group?  1 when GROUP exists but REPO may\n"
+"                         not use it\n"
 "  --live FILE            JSON Lines of the live pool instances, each with\n"
 "                         \"id\" (as pool-list prints them; - for stdin);\n"
 "                         needed to delete or --dry-run (/dev/null: none\n"
@@ -53,7 +70,8 @@ static const char usage[] =
 "                         $GITHUB_APP_PRIVATE_KEY)\n"
 "  -h, --help             this help\n"
 "\n"
-"Exit status: 0 done, 1 no runner matched, 100 usage or permanent error,\n"
+"Exit status: 0 done, 1 no runner matched (--groups: no group matched, or\n"
+"REPO may not use GROUP), 100 usage or permanent error,\n"
 "111 temporary failure (network, 5xx, rate limit); a runner that fails to\n"
 "be deleted sets the status and the others are still handled.\n";
 
@@ -223,7 +241,7 @@ handle(struct github *gh, const cJSON *r, const struct strlist *live,
 	if (dry)
 		return emit(o, "would delete", why);
 	/* read it again: it may have come online since the listing */
-	if ((again = github_runner_get(gh, id, &status)) == NULL) {
+	if ((again = ghrunner_get(gh, id, &status)) == NULL) {
 		if (status == 404) {
 			error_clear();
 			return emit(o, "kept", "already gone");
@@ -237,7 +255,7 @@ handle(struct github *gh, const cJSON *r, const struct strlist *live,
 		return rc;
 	}
 	cJSON_Delete(again);
-	switch (github_runner_delete(gh, id)) {
+	switch (ghrunner_delete(gh, id)) {
 	case 0:
 		return emit(o, "deleted", why);
 	case 1:
@@ -254,6 +272,139 @@ failed:
 	return 1;
 }
 
+/*
+ * --repository: "name" or "org/name" of the scope's organization; the
+ * name, or NULL with error_set() (a repository of another owner can never
+ * use the organization's groups).
+ */
+static const char *
+repo_name(const struct ghscope *sc, const char *s)
+{
+	struct ghscope r;
+	const char *slash = strchr(s, '/');
+	char full[200];
+
+	if (slash == NULL) {
+		snprintf(full, sizeof(full), "%s/%s", sc->owner, s);
+		if (strlen(s) > 100 || ghscope_parse(full, &r) == -1)
+			return error_set(EXIT_PERM, "'%s' is not a repository "
+			    "name", s), NULL;
+		return s;
+	}
+	if (ghscope_parse(s, &r) == -1 || r.kind != GHSCOPE_REPO)
+		return error_set(EXIT_PERM, "'%s' is not org/name", s), NULL;
+	if (strcasecmp(r.owner, sc->owner) != 0)
+		return error_set(EXIT_PERM, "'%s' is not a repository of %s: "
+		    "only the organization's own repositories use its runner "
+		    "groups", s, sc->owner), NULL;
+	return slash + 1;
+}
+
+/* The runners of the runner group named name, or NULL. */
+static cJSON *
+group_runners(struct github *gh, const char *name)
+{
+	cJSON *g = NULL, *all = NULL;
+	const cJSON *id;
+
+	switch (ghrunner_group_check(gh, name, NULL, &g)) {
+	case -1:
+		return NULL;
+	case 1:
+		error_set(EXIT_PERM, "--group: no runner group '%s' in %s", name,
+		    github_scope(gh)->name);
+		return NULL;
+	}
+	id = cJSON_GetObjectItemCaseSensitive(g, "id");
+	if (!cJSON_IsNumber(id))
+		error_set(EXIT_TEMP, "github: runner group '%s' has no id",
+		    name);
+	else
+		all = ghrunner_group_runners(gh, (long long)id->valuedouble);
+	cJSON_Delete(g);
+	return all;
+}
+
+/* A runner group's record; "usable" when repo is not NULL. */
+static int
+group_record(const cJSON *g, const char *repo, int usable)
+{
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *v;
+
+	if (o == NULL)
+		return error_set(EXIT_TEMP, "out of memory");
+	v = cJSON_GetObjectItemCaseSensitive(g, "id");
+	cJSON_AddNumberToObject(o, "id", cJSON_IsNumber(v) ? v->valuedouble :
+	    0);
+	cJSON_AddStringToObject(o, "name", jsonl_str(g, "name") ?
+	    jsonl_str(g, "name") : "");
+	cJSON_AddStringToObject(o, "visibility", jsonl_str(g, "visibility") ?
+	    jsonl_str(g, "visibility") : "unknown");
+	cJSON_AddBoolToObject(o, "default", cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(g, "default")));
+	if (repo) {
+		cJSON_AddStringToObject(o, "repository", repo);
+		cJSON_AddBoolToObject(o, "usable", usable);
+	}
+	return emit(o, NULL, NULL);
+}
+
+/*
+ * --groups: every group (or the one named group), usable by repo or not:
+ * 0 printed, 1 none matched or repo may not use group, -1 error.
+ */
+static int
+list_groups(struct github *gh, const char *group, const char *repo)
+{
+	cJSON *all = NULL, *visible = NULL, *g;
+	const cJSON *v;
+	int rc = -1, n = 0;
+
+	if (group) {
+		switch (ghrunner_group_check(gh, group, repo, &g)) {
+		case -1:
+			return -1;
+		case 1:
+			fprintf(stderr, "%s: no runner group '%s' in %s\n",
+			    tool_name, group, github_scope(gh)->name);
+			return EXIT_NO;
+		case 2:
+			fprintf(stderr, "%s: runner group '%s' of %s exists, but "
+			    "repository %s may not use it (its repository "
+			    "access)\n", tool_name, group,
+			    github_scope(gh)->name, repo);
+			rc = group_record(g, repo, 0) == -1 ? -1 : EXIT_NO;
+			cJSON_Delete(g);
+			return rc;
+		}
+		rc = group_record(g, repo, 1);
+		cJSON_Delete(g);
+		return rc;
+	}
+	if ((all = ghrunner_groups(gh, NULL)) == NULL ||
+	    (repo && (visible = ghrunner_groups(gh, repo)) == NULL))
+		goto out;
+	cJSON_ArrayForEach(g, all) {
+		int usable = 0;
+		const cJSON *w;
+
+		v = cJSON_GetObjectItemCaseSensitive(g, "id");
+		cJSON_ArrayForEach(w, visible)
+			if (cJSON_Compare(v, cJSON_GetObjectItemCaseSensitive(w,
+			    "id"), 1))
+				usable = 1;
+		if (group_record(g, repo, usable) == -1)
+			goto out;
+		n++;
+	}
+	rc = n ? 0 : EXIT_NO;
+out:
+	cJSON_Delete(all);
+	cJSON_Delete(visible);
+	return rc;
+}
+
 /* Name the option, never its value: it might be a secret. */
 int
 main(int argc, char **argv)
@@ -263,23 +414,27 @@ main(int argc, char **argv)
 		{ "app-key-file", required_argument, NULL, 'k' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "foreign", no_argument, NULL, 'f' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "groups", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "label", required_argument, NULL, 'L' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "live", required_argument, NULL, 'i' },
 		{ "prefix", required_argument, NULL, 'p' },
+		{ "repository", required_argument, NULL, 'r' },
 		{ "scope", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *scope = NULL, *prefix = "rp-", *livefile = NULL;
-	struct github_auth auth = { NULL, NULL, NULL, 0 };
+	const char *group = NULL, *repo = NULL;
+	struct ghauth_src auth = { NULL, NULL, NULL, 0 };
 	struct strlist labels = STRLIST_INIT, live = STRLIST_INIT;
-	struct github_scope sc;
+	struct ghscope sc;
 	struct github *gh = NULL;
 	cJSON *all = NULL, *r;
 	unsigned long matched = 0;
-	int c, dry = 0, foreign = 0, list = 0, rc = 0, failed = 0;
+	int c, dry = 0, foreign = 0, list = 0, rc = 0, failed = 0, groups = 0;
 
 	tool_init(argv[0]);
 	opterr = 0;	/* getopt would echo "--token=VALUE" */
@@ -289,6 +444,14 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			foreign = 1;
+			break;
+		case 'G':
+			groups = 1;
+			break;
+		case 'g':
+			if (validate_runner_group(optarg) == -1)
+				return error_wrap("--group"), tool_fail();
+			group = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -315,6 +478,9 @@ main(int argc, char **argv)
 				    "characters");
 			prefix = optarg;
 			break;
+		case 'r':
+			repo = optarg;
+			break;
 		case 's':
 			scope = optarg;
 			break;
@@ -329,8 +495,31 @@ main(int argc, char **argv)
 		    "$GITHUB_TOKEN or --token-file, never argv)");
 	if (scope == NULL && (scope = getenv("GITHUB_REPOSITORY")) == NULL)
 		return tool_usage("no scope: give --scope owner/repo or org");
-	if (github_scope_parse(scope, &sc) == -1)
+	if (ghscope_parse(scope, &sc) == -1)
 		return error_wrap("--scope"), tool_fail();
+	if (groups || group || repo) {
+		if (sc.kind != GHSCOPE_ORG)
+			return tool_usage("--group%s: runner groups are an "
+			    "organization's, and the scope is a repository",
+			    groups ? "s" : "");
+		if (repo && !groups)
+			return tool_usage("--repository goes with --groups");
+		if (repo && (repo = repo_name(&sc, repo)) == NULL)
+			return error_wrap("--repository"), tool_fail();
+	}
+	if (groups) {
+		if (list || dry || livefile || foreign || labels.n)
+			return tool_usage("--groups takes neither --list, "
+			    "--dry-run, --live, --foreign nor --label");
+		if ((c = tool_github_auth_check(&auth)) != 0)
+			return c;
+		if ((gh = github_new(&sc, &auth)) == NULL)
+			goto fail;
+		rc = list_groups(gh, group, repo);
+		if (rc == -1)
+			goto fail;
+		goto out;
+	}
 	if (list && (dry || livefile || foreign))
 		return tool_usage("--list takes neither --dry-run, --live nor "
 		    "--foreign");
@@ -342,8 +531,12 @@ main(int argc, char **argv)
 		return c;
 	if (livefile && read_live(livefile, &live) == -1)
 		goto fail;
-	if ((gh = github_new(&sc, &auth)) == NULL ||
-	    (all = github_runners(gh)) == NULL)
+	if ((gh = github_new(&sc, &auth)) == NULL)
+		goto fail;
+	if (group) {
+		if ((all = group_runners(gh, group)) == NULL)
+			goto fail;
+	} else if ((all = ghrunner_list(gh)) == NULL)
 		goto fail;
 	/* every page is read before anything is deleted */
 	cJSON_ArrayForEach(r, all) {

@@ -15,6 +15,8 @@
 #include "aws.h"
 #include "ec2.h"
 #include "error.h"
+#include "ghrunner.h"
+#include "ghscope.h"
 #include "github.h"
 #include "jsonl.h"
 #include "pool.h"
@@ -34,7 +36,7 @@ static const char usage[] =
 "usage: pool-check [--pool NAME] [--ami AMI] [--instance-profile PROFILE]\n"
 "                  [--security-group SG]... [--subnet SUBNET]...\n"
 "                  [--types PATTERNS] [--classes JSON] [--usage USAGE]\n"
-"                  [--scope SCOPE]\n"
+"                  [--scope SCOPE] [--runner-group GROUP]\n"
 "                  [--runner-release FILE] [--token-file FILE]\n"
 "                  [--app-id ID] [--app-key-file FILE]\n"
 "                  [--region REGION] [--profile NAME]\n"
@@ -61,6 +63,9 @@ static const char usage[] =
 "  --usage USAGE             spot or on-demand, for the fleet's DryRun\n"
 "                            (default the stored one, else spot)\n"
 "  --scope SCOPE             owner/repo or org the runners register with\n"
+"  --runner-group GROUP      the organization's runner group the runners join;\n"
+"                            $GITHUB_REPOSITORY, when the organization's,\n"
+"                            must be allowed to use it\n"
 "  --runner-release FILE     gh-runner-release's output (or {\"error\":MSG})\n"
 "  --token-file FILE         read the GitHub token from FILE (default\n"
 "                            $GITHUB_TOKEN)\n"
@@ -104,7 +109,7 @@ static int failed_perm, failed_temp, out_failed;
 
 static struct {
 	const char *pool, *ami, *profile, *types, *classes, *scope, *usage;
-	const char *release;
+	const char *release, *group;
 	struct strlist sgs, subnets, patterns;
 } in;
 
@@ -895,24 +900,24 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 }
 
 static void
-check_github(const struct github_auth *auth)
+check_github(const struct ghauth_src *auth)
 {
-	struct github_scope sc;
-	struct github_token t;
+	struct ghscope sc;
+	struct ghrunner_token t;
 	struct github *gh;
 
 	if (in.scope == NULL)
 		row("github-token", SKIP, 0, "give --scope (github-scope)",
 		    "no scope given, stored or in $GITHUB_REPOSITORY");
-	else if (github_scope_parse(in.scope, &sc) == -1)
+	else if (ghscope_parse(in.scope, &sc) == -1)
 		row_error("github-token", "give owner/repo or org");
 	else if ((gh = github_new(&sc, auth)) == NULL)
 		row_error("github-token", "give github-token, or github-app-id "
 		    "and github-app-private-key");
 	else {
 		/* a registration token is made and dropped: it only expires */
-		if (github_runner_token(gh, "registration-token", &t) == -1)
-			row_error("github-token", sc.kind == GITHUB_ORG ?
+		if (ghrunner_token(gh, "registration-token", &t) == -1)
+			row_error("github-token", sc.kind == GHSCOPE_ORG ?
 			    "the token needs admin:org (classic) or the "
 			    "organization's self-hosted runners: write "
 			    "(fine-grained or App)" : "the token needs repo "
@@ -921,9 +926,9 @@ check_github(const struct github_auth *auth)
 		else {
 			row("github-token", OK, 0, NULL, "can create a "
 			    "registration token for %s (%s)", sc.name,
-			    github_auth_kind(gh) == GITHUB_AUTH_APP ?
+			    github_auth_kind(gh) == GHAUTH_APP ?
 			    "GitHub App" : "token");
-			github_token_free(&t);
+			ghrunner_token_free(&t);
 		}
 		github_free(gh);
 	}
@@ -978,9 +983,58 @@ out:
  * runner-groups, .../repositories), a fail row naming the fix otherwise.
  */
 static void
-check_runner_group(void)
+check_runner_group(const struct ghauth_src *auth)
 {
-	row("runner-group", SKIP, 0, NULL, "skipped: no runner-group input");
+	const char *r = getenv("GITHUB_REPOSITORY"), *repo = NULL;
+	struct ghscope sc;
+	struct github *gh;
+	cJSON *g = NULL;
+	size_t n;
+
+	if (in.group == NULL) {
+		row("runner-group", SKIP, 0, NULL, "no runner-group given: "
+		    "runners join the Default group");
+		return;
+	}
+	if (in.scope == NULL || ghscope_parse(in.scope, &sc) == -1 ||
+	    sc.kind != GHSCOPE_ORG) {
+		row("runner-group", FAIL, 0, "give an organization as "
+		    "github-scope", "a runner group is an organization's; "
+		    "a repository's runners are all in its Default group");
+		return;
+	}
+	/* the workflow's repository, when the organization's, must see it */
+	n = strlen(sc.owner);
+	if (r && strncmp(r, sc.owner, n) == 0 && r[n] == '/' && r[n + 1])
+		repo = r + n + 1;
+	if ((gh = github_new(&sc, auth)) == NULL) {
+		row_error("runner-group", "give github-token, or github-app-id "
+		    "and github-app-private-key");
+		return;
+	}
+	switch (ghrunner_group_check(gh, in.group, repo, &g)) {
+	case 0:
+		row("runner-group", OK, 0, NULL, "'%s' of %s exists%s%s",
+		    in.group, sc.owner, repo ? " and may serve " : "",
+		    repo ? r : "");
+		break;
+	case 1:
+		row("runner-group", FAIL, 0, "create the group in the "
+		    "organization's Actions settings, or fix runner-group",
+		    "%s has no runner group '%s'", sc.owner, in.group);
+		break;
+	case 2:
+		row("runner-group", FAIL, 0, "add the repository to the "
+		    "group's repositories (or make the group visible to all)",
+		    "'%s' of %s exists, but %s may not use it", in.group,
+		    sc.owner, r);
+		break;
+	default:
+		row_error("runner-group", "the token needs admin:org (classic) "
+		    "or the organization's self-hosted runners: read");
+	}
+	cJSON_Delete(g);
+	github_free(gh);
 }
 
 /* --- the table ----------------------------------------------------------- */
@@ -1072,7 +1126,7 @@ from_config(const cJSON *c)
 	if (in.types == NULL && (v = jsonl_str(c, "allowed_types")))
 		in.types = strncpy(types_buf, v, sizeof(types_buf) - 1);
 	if (in.scope == NULL && (v = jsonl_str(c, "github_scope")) &&
-	    github_scope_parse(v, &(struct github_scope){ 0 }) == 0)
+	    ghscope_parse(v, &(struct ghscope){ 0 }) == 0)
 		in.scope = strncpy(scope_buf, v, sizeof(scope_buf) - 1);
 	error_clear();
 }
@@ -1090,6 +1144,7 @@ main(int argc, char **argv)
 		{ "pool", required_argument, NULL, 'p' },
 		{ "profile", required_argument, NULL, 'P' },
 		{ "region", required_argument, NULL, 'R' },
+		{ "runner-group", required_argument, NULL, 'G' },
 		{ "runner-release", required_argument, NULL, 'r' },
 		{ "scope", required_argument, NULL, 's' },
 		{ "security-group", required_argument, NULL, 'g' },
@@ -1099,7 +1154,7 @@ main(int argc, char **argv)
 		{ "usage", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct github_auth auth = { NULL, NULL, NULL, 0 };
+	struct ghauth_src auth = { NULL, NULL, NULL, 0 };
 	const char *region = NULL, *profile = NULL;
 	struct strlist sn = STRLIST_INIT;
 	struct aws *aws = NULL;
@@ -1136,12 +1191,17 @@ main(int argc, char **argv)
 				    tool_fail();
 			in.profile = optarg;
 			break;
+		case 'G':
+			if (validate_runner_group(optarg) == -1)
+				return error_wrap("--runner-group"), tool_fail();
+			in.group = optarg;
+			break;
 		case 'r':
 			in.release = optarg;
 			break;
 		case 's':
-			if (github_scope_parse(optarg,
-			    &(struct github_scope){ 0 }) == -1)
+			if (ghscope_parse(optarg,
+			    &(struct ghscope){ 0 }) == -1)
 				return error_wrap("--scope"), tool_fail();
 			in.scope = optarg;
 			break;
@@ -1268,7 +1328,7 @@ main(int argc, char **argv)
 		    "not checked without credentials and a region");
 	check_github(&auth);
 	check_runner_release();
-	check_runner_group();
+	check_runner_group(&auth);
 
 	report(aws ? aws_region(aws) : NULL);
 	cJSON_Delete(config);

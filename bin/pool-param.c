@@ -46,22 +46,13 @@ static const char usage[] =
 static int
 read_value(struct buf *v)
 {
-	char chunk[1024];
-	size_t n;
-
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-		if (v->len + n > MAX_VALUE) {
-			explicit_bzero(chunk, sizeof(chunk));
-			return error_set(EXIT_PERM, "stdin: value longer than "
-			    "%d bytes, SSM's limit for a standard parameter",
-			    MAX_VALUE);
-		}
-		if (buf_add(v, chunk, n) == -1)
-			return -1;
+	switch (buf_read(v, stdin, MAX_VALUE)) {
+	case -1:
+		return error_wrap("stdin");
+	case 1:
+		return error_set(EXIT_PERM, "stdin: value longer than %d bytes, "
+		    "SSM's limit for a standard parameter", MAX_VALUE);
 	}
-	explicit_bzero(chunk, sizeof(chunk));
-	if (ferror(stdin))
-		return error_set(EXIT_TEMP, "stdin: %s", strerror(errno));
 	if (validate_utf8(v->s, v->len) == -1)
 		return error_wrap("stdin: the value");
 	if (v->len && v->s[v->len - 1] == '\n')

@@ -58,27 +58,22 @@ static int
 read_file(const char *path, struct buf *out)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char chunk[4096];
-	size_t n;
-	int rc = 0;
+	int rc;
 
 	if (f == NULL)
 		return error_set(EXIT_PERM, "--user-data: cannot open '%s': %s",
 		    path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = buf_add(out, chunk, n)) == -1)
-			break;
-	if (rc == 0 && ferror(f))
-		rc = error_set(EXIT_PERM, "--user-data: cannot read '%s'",
-		    path);
+	rc = buf_read(out, f, MAX_USER_DATA);
 	if (f != stdin)
 		fclose(f);
-	if (rc == 0 && out->len == 0)
-		rc = error_set(EXIT_PERM, "--user-data: '%s' is empty", path);
-	if (rc == 0 && out->len > MAX_USER_DATA)
-		rc = error_set(EXIT_PERM, "--user-data: '%s' is %zu bytes, "
-		    "more than EC2's %d", path, out->len, MAX_USER_DATA);
-	return rc;
+	if (rc == -1)
+		return error_wrap("--user-data: cannot read '%s'", path);
+	if (rc == 1)
+		return error_set(EXIT_PERM, "--user-data: '%s' is more than "
+		    "EC2's %d bytes", path, MAX_USER_DATA);
+	if (out->len == 0)
+		return error_set(EXIT_PERM, "--user-data: '%s' is empty", path);
+	return 0;
 }
 
 static void

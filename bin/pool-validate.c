@@ -11,7 +11,7 @@
 
 #include "buf.h"
 #include "error.h"
-#include "github.h"
+#include "ghscope.h"
 #include "runnerver.h"
 #include "strlist.h"
 #include "tool.h"
@@ -33,7 +33,9 @@ static const char usage[] =
 "  class, usage, type (an instance type pattern), scope (owner/repo or\n"
 "  org), runner-version (latest or N.N.N), number (a whole number in\n"
 "  --range, default 0:999999999), seconds (0.001-600, up to 3 decimals),\n"
-"  token (a GitHub token: printable, no blanks), user (a Unix user name)\n"
+"  token (a GitHub token: printable, no blanks), user (a Unix user name),\n"
+"  runner-group (a GitHub runner group name: one value, blanks inside\n"
+"  allowed)\n"
 "\n"
 "  --list            VALUE is a list of words\n"
 "  --count N         at most N words, 1-1000 (default 100)\n"
@@ -82,9 +84,9 @@ bad:
 static int
 check_scope(const char *s)
 {
-	struct github_scope sc;
+	struct ghscope sc;
 
-	return github_scope_parse(s, &sc);
+	return ghscope_parse(s, &sc);
 }
 
 static int
@@ -117,23 +119,25 @@ static const struct kind {
 	const char *name;
 	int (*check)(const char *);
 	int secret;		/* never repeat the value */
+	int whole;		/* one value with blanks inside, never split */
 } kinds[] = {
-	{ "ami", validate_ami, 0 },
-	{ "class", validate_class, 0 },
-	{ "instance-profile", validate_instance_profile, 0 },
-	{ "number", check_number, 0 },
-	{ "pool", validate_pool, 0 },
-	{ "region", validate_region, 0 },
-	{ "run-id", validate_run_id, 0 },
-	{ "runner-version", check_runner_version, 0 },
-	{ "scope", check_scope, 0 },
-	{ "seconds", check_seconds, 0 },
-	{ "security-group", validate_security_group, 0 },
-	{ "subnet", validate_subnet, 0 },
-	{ "token", check_token, 1 },
-	{ "type", validate_type_pattern, 0 },
-	{ "usage", validate_usage, 0 },
-	{ "user", validate_user_name, 0 },
+	{ "ami", validate_ami, 0, 0 },
+	{ "class", validate_class, 0, 0 },
+	{ "instance-profile", validate_instance_profile, 0, 0 },
+	{ "number", check_number, 0, 0 },
+	{ "pool", validate_pool, 0, 0 },
+	{ "region", validate_region, 0, 0 },
+	{ "run-id", validate_run_id, 0, 0 },
+	{ "runner-group", validate_runner_group, 0, 1 },
+	{ "runner-version", check_runner_version, 0, 0 },
+	{ "scope", check_scope, 0, 0 },
+	{ "seconds", check_seconds, 0, 0 },
+	{ "security-group", validate_security_group, 0, 0 },
+	{ "subnet", validate_subnet, 0, 0 },
+	{ "token", check_token, 1, 0 },
+	{ "type", validate_type_pattern, 0, 0 },
+	{ "usage", validate_usage, 0, 0 },
+	{ "user", validate_user_name, 0, 0 },
 };
 
 /* Print the message with control characters as '?'; EXIT_PERM. */
@@ -154,18 +158,12 @@ refuse(const char *msg)
 static int
 read_value(struct buf *b)
 {
-	char chunk[4096];
-	size_t n;
-
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) {
-		if (b->len + n > MAX_VALUE)
-			return error_set(EXIT_PERM, "longer than %d bytes",
-			    MAX_VALUE);
-		if (buf_add(b, chunk, n) == -1)
-			return -1;
+	switch (buf_read(b, stdin, MAX_VALUE)) {
+	case -1:
+		return error_wrap("stdin");
+	case 1:
+		return error_set(EXIT_PERM, "longer than %d bytes", MAX_VALUE);
 	}
-	if (ferror(stdin))
-		return error_set(EXIT_TEMP, "stdin: read error");
 	if (b->len && b->s[b->len - 1] == '\n')
 		b->s[--b->len] = '\0';
 	if (b->len == 0)
@@ -236,6 +234,15 @@ main(int argc, char **argv)
 		if (list || k->check(buf_str(&value)) == -1)
 			return refuse(list ? "a secret is not a list" :
 			    error_msg());
+		buf_wipe(&value);
+		return tool_exit(0);
+	}
+	if (k->whole) {
+		if (list || k->check(buf_str(&value)) == -1)
+			return refuse(list ? "is one value, not a list" :
+			    error_msg());
+		if (printf("%s\n", buf_str(&value)) < 0)
+			return tool_exit(EXIT_TEMP);
 		buf_wipe(&value);
 		return tool_exit(0);
 	}

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,4 +157,29 @@ buf_base64(struct buf *b, const void *p, size_t n)
 	b->len += need;
 	b->s[b->len] = '\0';
 	return 0;
+}
+
+int
+buf_read(struct buf *b, FILE *f, size_t max)
+{
+	char chunk[4096];
+	size_t n, start = b->len;
+	int rc = 0;
+
+	errno = 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b->len - start + n > max) {
+			rc = 1;
+			break;
+		}
+		if (buf_add(b, chunk, n) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	if (rc == 0 && ferror(f))
+		rc = error_set(EXIT_TEMP, "read error: %s", strerror(errno ?
+		    errno : EIO));
+	return rc;
 }

@@ -9,6 +9,7 @@
 #define BUF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct buf {
 	char *s;
@@ -30,6 +31,14 @@ void buf_reset(struct buf *);
 char *buf_take(struct buf *);
 void buf_free(struct buf *);
 void buf_wipe(struct buf *);
+/*
+ * Append what is left of f, at most max bytes: 0 read to the end; 1 f holds
+ * more than max (b holds max bytes or a little more; say so in the caller's
+ * words); -1 a read error (EXIT_TEMP, "read error: ..." with errno's text)
+ * or out of memory.  The one bounded reader of the toolkit: the stack copy
+ * is wiped, as secrets (tokens, keys) pass through it.  f stays open.
+ */
+int buf_read(struct buf *, FILE *f, size_t max);
 /* The contents, "" when empty: never NULL. */
 const char *buf_str(const struct buf *);
 

@@ -12,6 +12,9 @@
 #include "imds.h"
 #include "validate.h"
 
+/* a credential_process prints one small JSON object */
+#define MAX_PROCESS_OUTPUT 65536
+
 static char *
 trim(char *s)
 {
@@ -177,19 +180,21 @@ static int
 from_process(struct creds *c, const char *cmd)
 {
 	struct buf out = BUF_INIT;
-	char chunk[1024];
-	size_t n;
 	FILE *p;
-	int st, rc;
+	int st, rc, rd;
 
 	fflush(NULL);
 	if ((p = popen(cmd, "r")) == NULL)
 		return error_set(EXIT_TEMP, "credential_process: cannot run");
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		if (buf_add(&out, chunk, n) == -1)
-			break;
-	explicit_bzero(chunk, sizeof(chunk));
+	rd = buf_read(&out, p, MAX_PROCESS_OUTPUT);
 	st = pclose(p);
+	if (rd != 0) {
+		buf_wipe(&out);
+		if (rd == 1)
+			return error_set(EXIT_PERM, "credential_process: more "
+			    "than %d bytes of output", MAX_PROCESS_OUTPUT);
+		return error_wrap("credential_process");
+	}
 	if (st != 0) {
 		buf_wipe(&out);
 		return error_set(EXIT_TEMP, "credential_process: exited "

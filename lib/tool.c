@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "github.h"
+#include "ghauth.h"
 #include "tool.h"
 
 const char *tool_name = "pool";
@@ -146,7 +146,7 @@ tool_status_merge(int a, int b)
 }
 
 int
-tool_github_option(int c, const char *arg, struct github_auth *a)
+tool_github_option(int c, const char *arg, struct ghauth_src *a)
 {
 	switch (c) {
 	case 'a':
@@ -163,7 +163,7 @@ tool_github_option(int c, const char *arg, struct github_auth *a)
 }
 
 int
-tool_github_auth_check(const struct github_auth *a)
+tool_github_auth_check(const struct ghauth_src *a)
 {
 	if (a->app_key_file && a->app_id == NULL &&
 	    getenv("GITHUB_APP_ID") == NULL)

@@ -51,9 +51,9 @@ int tool_status_merge(int a, int b);
  * when c is none of them.  tool_github_auth_check() then refuses what does
  * not go together: 0, or the usage status (its line printed).
  */
-struct github_auth;
-int tool_github_option(int c, const char *arg, struct github_auth *);
-int tool_github_auth_check(const struct github_auth *);
+struct ghauth_src;
+int tool_github_option(int c, const char *arg, struct ghauth_src *);
+int tool_github_auth_check(const struct ghauth_src *);
 /* Close stdout; a failed write turns status into EXIT_TEMP. */
 int tool_exit(int status);
 

@@ -123,6 +123,28 @@ validate_pool(const char *s)
 }
 
 int
+validate_runner_group(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 1 || n > 100)
+		return error_set(EXIT_PERM, "a runner group name is 1-100 "
+		    "bytes, not %zu", n);
+	if (s[0] == ' ' || s[n - 1] == ' ')
+		return error_set(EXIT_PERM, "'%s': a runner group name neither "
+		    "starts nor ends with a blank", s);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c == 127 || strchr("\"'`$\\", c))
+			return error_set(EXIT_PERM, "'%s' is not a runner group "
+			    "name (no control characters, quotes, '`', '$' or "
+			    "'\\')", s);
+	}
+	return 0;
+}
+
+int
 validate_class(const char *s)
 {
 	size_t n = strlen(s);

@@ -34,6 +34,13 @@ int validate_parameter_name(const char *);
 int validate_user_name(const char *);
 /* a launch template name: 3-128 of letters, digits, ( ) . - / _ (EC2's rule) */
 int validate_template_name(const char *);
+/*
+ * A GitHub runner group name, as config.sh --runnergroup takes it: 1-100
+ * bytes, blanks inside allowed ("Expensive hardware runners"), none at
+ * either end; no control character and none of " ' ` $ \ (it travels
+ * in user data and a shell command line)
+ */
+int validate_runner_group(const char *);
 /* IAM instance profile name or arn */
 int validate_instance_profile(const char *);
 /*

@@ -13,6 +13,7 @@ umask 077
 : "${RP_IDLE_TIME:=300}" "${RP_MAX_RUNTIME:=1800}" "${RP_GRACE:=120}"
 : "${RP_POLL:=2}" "${RP_CLAIM_TTL:=120}" "${RP_PRE_RUNNER_B64:=}"
 : "${RP_RUNNER_USER:=runner}" "${RP_RUNNER_SUDO:=false}" "${RP_JOB_METADATA:=false}"
+: "${RP_RUNNER_GROUP:=}"
 P=runner-pool:
 ROOT=${RUNNER_POOL_ROOT:-/opt/runner-pool}
 IMDS=${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}
@@ -466,9 +467,14 @@ serve() {
 	until [ -z "$HEALTH" ] && install_runner && _tok=$(token token) && [ -n "$_tok" ] &&
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh \
 			--url "$RP_GH_URL/$RP_GH_SCOPE" --name "$NAME" --labels "$1" \
+			${RP_RUNNER_GROUP:+--runnergroup "$RP_RUNNER_GROUP"} \
 			--no-default-labels --unattended --disableupdate --work _work \
 			--replace) >"$T/config.log" 2>&1; do
 		cat "$T/config.log" >>"$ROOT/runner.log" 2>/dev/null
+		# a runner group the scope does not have: no retry will find it
+		if grep -q 'Could not find any self-hosted runner group' "$T/config.log" 2>/dev/null; then
+			unhealthy runner-group "GitHub has no runner group '$RP_RUNNER_GROUP' for $RP_GH_SCOPE"
+		fi
 		# GitHub refuses this version for good: say so at once
 		if grep -q 'runner version is out of date' "$T/config.log" 2>/dev/null; then
 			unhealthy runner-version "GitHub refuses to register runner v$RP_RUNNER_VERSION"

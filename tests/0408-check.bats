@@ -230,6 +230,30 @@ detail() {
 	[ "$(row subnet\ subnet-0eeeeeeeeeeeeeee4)" = fail ]
 }
 
+@test "pool-check: runner-group: the organization's group, usable by the workflow's repository" {
+	pool_setup
+	cloud_ctl POST /github/repos '{"repos":["acme/api"],"orgs":["acme"]}' >/dev/null
+	cloud_ctl POST /github/tokens '{"tokens":[
+		{"token":"ghp_checkOrg00000000000000000000000","scopes":["repo","admin:org"]}]}' >/dev/null
+	printf '%s\n' ghp_checkOrg00000000000000000000000 >"$BATS_TEST_TMPDIR/token"
+	cloud_ctl POST /github/runner-groups '{"org":"acme","name":"Web builders","visibility":"selected","repositories":["web"]}' >/dev/null
+	export GITHUB_REPOSITORY=acme/web
+	run -0 --separate-stderr check --scope acme --runner-group "Web builders"
+	[ "$(row runner-group)" = ok ]
+	[[ "$(detail runner-group)" == *"may serve acme/web"* ]]
+	# a repository the group does not serve, a group that is not there
+	GITHUB_REPOSITORY=acme/api run -1 --separate-stderr check --scope acme --runner-group "Web builders"
+	[ "$(row runner-group)" = fail ]
+	[[ "$(detail runner-group)" == *"acme/api may not use it"* ]]
+	run -1 --separate-stderr check --scope acme --runner-group "Mobile"
+	[ "$(row runner-group)" = fail ]
+	[[ "$(detail runner-group)" == *"no runner group 'Mobile'"* ]]
+	# a repository scope has no runner groups
+	run -1 --separate-stderr check --scope acme/web --runner-group "Web builders"
+	[ "$(row runner-group)" = fail ]
+	[ -z "$(cloud_mutating_calls service=ec2)" ]
+}
+
 @test "pool-check: a bad GitHub token fails its row, with the hint" {
 	pool_setup
 	printf '%s\n' ghp_notAToken000000000000000000000000 >"$BATS_TEST_TMPDIR/token"

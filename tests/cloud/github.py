@@ -69,6 +69,8 @@ def reset(ctx=None):
             "ghs": {},                # issued installation tokens
             "regtokens": {},          # issued registration/remove tokens
             "runners": {},            # id -> runner
+            "groups": {},             # org -> [runner group], Default first
+            "next_group_id": 2,       # 1 is every scope's Default
             "creds": {},              # runner credential -> runner id
             "jobs": {},               # id -> job
             "labels": {},             # lower(name) -> label id
@@ -481,7 +483,7 @@ def _runner_public(r, now):
         "status": "online" if _runner_online(r, now) else "offline",
         "busy": r["job"] is not None or bool(r.get("pinned_busy")),
         "ephemeral": r["ephemeral"],
-        "runner_group_id": 1,
+        "runner_group_id": r.get("group_id", 1),
         "labels": [dict(lb) for lb in r["labels"]],
     }
 
@@ -494,6 +496,7 @@ def _runner_control(r, now):
     d["job"] = r["job"]
     d["created_at"] = r["created_at"]
     d["version"] = r.get("version")
+    d["runner_group"] = _group_name(r)
     return d
 
 
@@ -555,6 +558,15 @@ def _runner_matches(r, j):
             return False
     elif j["repo"].split("/", 1)[0] != r["scope"]:
         return False
+    else:
+        # an organization's runner serves only the repositories its group
+        # lets use it ("Managing access to self-hosted runners using
+        # groups"): a job of another stays queued
+        g = [x for x in _org_groups(r["scope"])
+             if x["id"] == r.get("group_id", 1)]
+        if not g or not _group_sees(r["scope"], g[0],
+                                    j["repo"].split("/", 1)[1]):
+            return False
     have = {lb["name"].lower() for lb in r["labels"]}
     return all(lb.lower() in have for lb in j["labels"])
 
@@ -854,6 +866,146 @@ _make_runner_routes("repo", "/repos/%s/%s" % (_SEG, _SEG), 2)
 _make_runner_routes("org", "/orgs/%s" % _SEG, 1)
 
 
+# ---- runner groups (organizations)
+# https://docs.github.com/en/rest/actions/self-hosted-runner-groups
+# Every organization has the group "Default" (id 1, visibility "all", the
+# one a runner joins without --runnergroup); a repository's runners are
+# all in its Default group.  Visibility: "all" (every repository of the
+# organization), "selected" (the listed ones), "private" (private ones:
+# the double has no public repositories, so all of them).  Names are
+# matched case-insensitively, as the runner's config.sh matches them.
+
+def _default_group():
+    return {"id": 1, "name": "Default", "visibility": "all",
+            "default": True, "allows_public_repositories": False,
+            "repositories": set()}
+
+
+def _org_groups(org):
+    gs = _S["groups"].get(org)
+    if gs is None:
+        gs = _S["groups"][org] = [_default_group()]
+    return gs
+
+
+def _find_group(org, name):
+    for g in _org_groups(org):
+        if g["name"].lower() == str(name).lower():
+            return g
+    return None
+
+
+def _group_name(r):
+    if r["scope_kind"] != "org":
+        return "Default"
+    for g in _org_groups(r["scope"]):
+        if g["id"] == r.get("group_id", 1):
+            return g["name"]
+    return None
+
+
+def _group_sees(org, g, repo):
+    """May repository repo (a name of org) use group g?"""
+    full = "%s/%s" % (org, repo)
+    if full not in _S["repos"]:
+        return False
+    if g["visibility"] == "selected":
+        return full in g["repositories"]
+    return True
+
+
+def _group_public(g, base):
+    url = "%s/actions/runner-groups/%d" % (base, g["id"])
+    d = {"id": g["id"], "name": g["name"], "visibility": g["visibility"],
+         "default": g["default"], "runners_url": url + "/runners",
+         "inherited": False,
+         "allows_public_repositories": g["allows_public_repositories"],
+         "restricted_to_workflows": False, "selected_workflows": [],
+         "workflow_restrictions_read_only": False}
+    # "selected_repositories_url": only a group of selected repositories
+    if g["visibility"] == "selected":
+        d["selected_repositories_url"] = url + "/repositories"
+    return d
+
+
+def _paged(ctx, headers, query, path, member, items):
+    """GitHub's pagination of items: (status, body, headers with Link)."""
+    per_page, page = _paging(query)
+    total = len(items)
+    chunk = items[(page - 1) * per_page:page * per_page]
+    last = max(1, (total + per_page - 1) // per_page)
+    host = _hget(headers, "Host") or "127.0.0.1:%s" % ctx.port
+    base = "http://%s%s%s" % (host, API, path)
+
+    def link(p):
+        q = {k: (v[0] if isinstance(v, list) else v)
+             for k, v in query.items()}
+        q["per_page"] = str(per_page)
+        q["page"] = str(p)
+        return "<%s?%s>" % (base, urllib.parse.urlencode(q))
+    links = []
+    if page < last:
+        links.append('%s; rel="next"' % link(page + 1))
+        links.append('%s; rel="last"' % link(last))
+    if page > 1:
+        links.append('%s; rel="prev"' % link(min(page - 1, last)))
+        links.append('%s; rel="first"' % link(1))
+    return 200, {"total_count": total, member: chunk}, \
+        ({"Link": ", ".join(links)} if links else None)
+
+
+def _group_of(org, gid):
+    for g in _org_groups(org):
+        if str(g["id"]) == str(gid):
+            return g
+    raise _gh_error(404, "Not Found")
+
+
+@_route("GET", "/orgs/%s/actions/runner-groups" % _SEG,
+        "actions/list-self-hosted-runner-groups-for-org")
+def _list_groups(ctx, auth, now, query, headers, body, org):
+    _require_org(auth, org, "read")
+    gs = _org_groups(org)
+    repo = _q1(query, "visible_to_repository")
+    if repo is not None:
+        gs = [g for g in gs if _group_sees(org, g, repo)]
+    base = API + "/orgs/%s" % org
+    return _paged(ctx, headers, query, "/orgs/%s/actions/runner-groups" %
+                  org, "runner_groups", [_group_public(g, base) for g in gs])
+
+
+@_route("GET", r"/orgs/%s/actions/runner-groups/([0-9]+)" % _SEG,
+        "actions/get-self-hosted-runner-group-for-org")
+def _get_group(ctx, auth, now, query, headers, body, org, gid):
+    _require_org(auth, org, "read")
+    return 200, _group_public(_group_of(org, gid), API + "/orgs/%s" % org), \
+        None
+
+
+@_route("GET", r"/orgs/%s/actions/runner-groups/([0-9]+)/repositories" %
+        _SEG, "actions/list-repo-access-to-self-hosted-runner-group-in-org")
+def _group_repos(ctx, auth, now, query, headers, body, org, gid):
+    _require_org(auth, org, "read")
+    g = _group_of(org, gid)
+    items = [{"id": _stable_id(full), "name": full.split("/", 1)[1],
+              "full_name": full, "private": True}
+             for full in sorted(g["repositories"])]
+    return _paged(ctx, headers, query, "/orgs/%s/actions/runner-groups/%s/"
+                  "repositories" % (org, gid), "repositories", items)
+
+
+@_route("GET", r"/orgs/%s/actions/runner-groups/([0-9]+)/runners" % _SEG,
+        "actions/list-self-hosted-runners-in-group-for-org")
+def _group_runners(ctx, auth, now, query, headers, body, org, gid):
+    _require_org(auth, org, "read")
+    _sweep(now)
+    g = _group_of(org, gid)
+    rs = [_runner_public(r, now) for r in _scope_runners("org", org)
+          if r.get("group_id", 1) == g["id"]]
+    return _paged(ctx, headers, query, "/orgs/%s/actions/runner-groups/%s/"
+                  "runners" % (org, gid), "runners", rs)
+
+
 # ---- GitHub Apps
 
 def _require_jwt(auth, now):
@@ -1133,6 +1285,18 @@ def _proto_register(now, token, req):
     name = str(req.get("name") or "").strip()
     if not name or len(name) > 64:
         raise _runner_err(400, "Invalid runner name '%s'" % name)
+    # --runnergroup: the real runner lists the scope's groups and stops
+    # with this message (actions/runner, ConfigurationManager.cs); a
+    # repository has only its Default group
+    want = req.get("runner_group")
+    if kind == "org":
+        group = _find_group(scope, want) if want else _org_groups(scope)[0]
+    else:
+        group = _default_group() if not want or \
+            str(want).lower() == "default" else None
+    if group is None:
+        raise _runner_err(404, 'Could not find any self-hosted runner '
+                          'group named "%s".' % want)
     labels = []
     seen = set()
     if not req.get("no_default_labels"):
@@ -1158,8 +1322,10 @@ def _proto_register(now, token, req):
     r = _new_runner(kind, scope, name, labels, now,
                     ephemeral=req.get("ephemeral"))
     r["version"] = version
+    r["group_id"] = group["id"]
     return 201, {"id": r["id"], "name": r["name"], "credential": r["cred"],
                  "scope": scope, "scope_kind": kind,
+                 "runner_group": {"id": group["id"], "name": group["name"]},
                  "labels": [lb["name"] for lb in labels]}
 
 
@@ -1337,6 +1503,8 @@ def _control(ctx, method, sub, query, req, now):
         return 200, {"repos": sorted(S["repos"]), "orgs": sorted(S["orgs"])}
     if sub == "apps" and method == "POST":
         return 200, _control_app(req, now)
+    if sub == "runner-groups" and method == "POST":
+        return 201, _control_group(req)
     if sub == "runners" and method == "GET":
         _sweep(now)
         return 200, {"runners": [_runner_control(r, now) for r in
@@ -1427,6 +1595,28 @@ def _control_app(req, now):
     return {"app_id": aid, "bits": n.bit_length(), "installations": ids}
 
 
+def _control_group(req):
+    """{"org", "name", "visibility": all|selected|private, "repositories":
+    [names of the org's repositories]}: a runner group of org."""
+    org = str(req.get("org") or "")
+    name = str(req.get("name") or "")
+    vis = req.get("visibility", "all")
+    if org not in _S["orgs"]:
+        raise _ctl_err(400, "unknown org %r (POST /_cloud/github/repos "
+                       "first)" % org)
+    if not name or _find_group(org, name):
+        raise _ctl_err(400, "runner group name %r empty or taken" % name)
+    if vis not in ("all", "selected", "private"):
+        raise _ctl_err(400, "visibility: all, selected or private")
+    g = {"id": _S["next_group_id"], "name": name, "visibility": vis,
+         "default": False, "allows_public_repositories": False,
+         "repositories": {"%s/%s" % (org, r) for r in
+                          req.get("repositories") or []}}
+    _S["next_group_id"] += 1
+    _org_groups(org).append(g)
+    return _group_public(g, API + "/orgs/%s" % org)
+
+
 def _control_seed_runner(req, now):
     sc = req.get("repo"), req.get("org")
     if bool(sc[0]) == bool(sc[1]):
@@ -1438,6 +1628,11 @@ def _control_seed_runner(req, now):
     r = _new_runner(kind, scope, str(req.get("name") or "seeded-%d" %
                                      _S["next_runner_id"]), labels, now,
                     ephemeral=req.get("ephemeral"))
+    if req.get("group"):
+        g = _find_group(scope, req["group"]) if kind == "org" else None
+        if g is None:
+            raise _ctl_err(400, "no runner group %r" % req["group"])
+        r["group_id"] = g["id"]
     r["pinned_status"] = req.get("status", "offline")
     r["pinned_busy"] = bool(req.get("busy", False))
     return _runner_control(r, now)

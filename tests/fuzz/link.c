@@ -1,6 +1,6 @@
 /*
  * Fuzz target: what GitHub sends that steers a request: a Link header
- * (github_link_next), the URL it names checked against the API base
+ * (ghlink_next), the URL it names checked against the API base
  * (http_url_under), and a release body's checksum markers.
  */
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include "buf.h"
 #include "error.h"
-#include "github.h"
+#include "ghlink.h"
 #include "http.h"
 #include "runnerver.h"
 
@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (github_link_next(s, next, sizeof(next)) == 1) {
+	if (ghlink_next(s, next, sizeof(next)) == 1) {
 		(void)http_url_under(next, "https://api.github.com", &b);
 		(void)http_url_under(next, "https://ghe.example.com/api/v3", &b);
 	}

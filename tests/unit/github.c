@@ -12,6 +12,9 @@
 
 #include "../../lib/buf.h"
 #include "../../lib/error.h"
+#include "../../lib/ghauth.h"
+#include "../../lib/ghlimit.h"
+#include "../../lib/ghlink.h"
 #include "../../lib/github.h"
 #include "../../lib/isotime.h"
 #include "unit.h"
@@ -80,7 +83,7 @@ test_jwt(void)
 	BIO *bio;
 
 	CHECK(key != NULL);
-	CHECK(github_jwt("12345", priv, strlen(priv), 1700000000, &jwt) == 0);
+	CHECK(ghauth_jwt("12345", priv, strlen(priv), 1700000000, &jwt) == 0);
 	d1 = strchr(jwt.s, '.');
 	d2 = d1 ? strchr(d1 + 1, '.') : NULL;
 	CHECK(d1 && d2 && strchr(d2 + 1, '.') == NULL);
@@ -119,7 +122,7 @@ test_jwt(void)
 
 	/* a client id is a string issuer */
 	buf_free(&jwt);
-	CHECK(github_jwt("Iv1.abc123", priv, strlen(priv), 1700000000,
+	CHECK(ghauth_jwt("Iv1.abc123", priv, strlen(priv), 1700000000,
 	    &jwt) == 0);
 	d1 = strchr(jwt.s, '.');
 	d2 = strchr(d1 + 1, '.');
@@ -130,16 +133,16 @@ test_jwt(void)
 	buf_free(&jwt);
 
 	/* refusals: bad id, not a key, a public key, a non-RSA key */
-	CHECK(github_jwt("12 3", priv, strlen(priv), 1, &jwt) == -1);
+	CHECK(ghauth_jwt("12 3", priv, strlen(priv), 1, &jwt) == -1);
 	CHECK(error_status() == EXIT_PERM);
-	CHECK(github_jwt("1", "not a pem", 9, 1, &jwt) == -1);
+	CHECK(ghauth_jwt("1", "not a pem", 9, 1, &jwt) == -1);
 	CHECK(strstr(error_msg(), "private key") != NULL);
-	CHECK(github_jwt("1", pubpem, strlen(pubpem), 1, &jwt) == -1);
+	CHECK(ghauth_jwt("1", pubpem, strlen(pubpem), 1, &jwt) == -1);
 	{
 		EVP_PKEY *ec = EVP_EC_gen("P-256");
 		char *ecpem = pem_of(ec, 1);
 
-		CHECK(github_jwt("1", ecpem, strlen(ecpem), 1, &jwt) == -1);
+		CHECK(ghauth_jwt("1", ecpem, strlen(ecpem), 1, &jwt) == -1);
 		CHECK(strstr(error_msg(), "not an RSA key") != NULL);
 		free(ecpem);
 		EVP_PKEY_free(ec);
@@ -156,34 +159,34 @@ test_link(void)
 {
 	char out[256];
 
-	CHECK(github_link_next("<https://api.github.com/repositories/1/"
+	CHECK(ghlink_next("<https://api.github.com/repositories/1/"
 	    "actions/runners?per_page=100&page=2>; rel=\"next\", "
 	    "<https://api.github.com/repositories/1/actions/runners?"
 	    "per_page=100&page=3>; rel=\"last\"", out, sizeof(out)) == 1);
 	CHECK_STR(out, "https://api.github.com/repositories/1/actions/"
 	    "runners?per_page=100&page=2");
 	/* next not first, unquoted, odd spacing and case */
-	CHECK(github_link_next("<http://h/a?page=1>; rel=\"prev\",<http://h/a?"
+	CHECK(ghlink_next("<http://h/a?page=1>; rel=\"prev\",<http://h/a?"
 	    "page=3> ;REL = next", out, sizeof(out)) == 1);
 	CHECK_STR(out, "http://h/a?page=3");
 	/* a rel list, a comma inside a quoted parameter */
-	CHECK(github_link_next("<http://h/x>; title=\"a, b\"; rel=\"last\", "
+	CHECK(ghlink_next("<http://h/x>; title=\"a, b\"; rel=\"last\", "
 	    "<http://h/y>; rel=\"prev next\"", out, sizeof(out)) == 1);
 	CHECK_STR(out, "http://h/y");
 	/* no next: last page */
-	CHECK(github_link_next("<http://h/a?page=1>; rel=\"prev\", "
+	CHECK(ghlink_next("<http://h/a?page=1>; rel=\"prev\", "
 	    "<http://h/a?page=1>; rel=\"first\"", out, sizeof(out)) == 0);
-	CHECK(github_link_next("", out, sizeof(out)) == 0);
-	CHECK(github_link_next("<http://h/a>; rel=\"nextish\"", out,
+	CHECK(ghlink_next("", out, sizeof(out)) == 0);
+	CHECK(ghlink_next("<http://h/a>; rel=\"nextish\"", out,
 	    sizeof(out)) == 0);
 	/* an unterminated quote ends the header */
-	CHECK(github_link_next("<http://h/x>; title=\"a, b", out,
+	CHECK(ghlink_next("<http://h/x>; title=\"a, b", out,
 	    sizeof(out)) == 0);
-	CHECK(github_link_next("<http://h/x>; rel=\"next", out,
+	CHECK(ghlink_next("<http://h/x>; rel=\"next", out,
 	    sizeof(out)) == 1);
-	CHECK(github_link_next("<http://h/x", out, sizeof(out)) == 0);
+	CHECK(ghlink_next("<http://h/x", out, sizeof(out)) == 0);
 	/* too long for out */
-	CHECK(github_link_next("<http://h/aaaaaaaaaaaa>; rel=next", out,
+	CHECK(ghlink_next("<http://h/aaaaaaaaaaaa>; rel=next", out,
 	    8) == 0);
 }
 
@@ -192,29 +195,29 @@ test_hints(void)
 {
 	const char *h;
 
-	h = github_hint(GITHUB_REPO, GITHUB_AUTH_TOKEN, 403, NULL);
+	h = github_hint(GHSCOPE_REPO, GHAUTH_TOKEN, 403, NULL);
 	CHECK(h && strstr(h, "administration: write") && strstr(h, "repo scope"));
-	h = github_hint(GITHUB_ORG, GITHUB_AUTH_TOKEN, 403, NULL);
+	h = github_hint(GHSCOPE_ORG, GHAUTH_TOKEN, 403, NULL);
 	CHECK(h && strstr(h, "organization_self_hosted_runners") &&
 	    strstr(h, "admin:org"));
-	h = github_hint(GITHUB_REPO, GITHUB_AUTH_TOKEN, 404, NULL);
+	h = github_hint(GHSCOPE_REPO, GHAUTH_TOKEN, 404, NULL);
 	CHECK(h && strstr(h, "no such repository"));
-	h = github_hint(GITHUB_ORG, GITHUB_AUTH_TOKEN, 404, NULL);
+	h = github_hint(GHSCOPE_ORG, GHAUTH_TOKEN, 404, NULL);
 	CHECK(h && strstr(h, "no such organization"));
-	h = github_hint(GITHUB_REPO, GITHUB_AUTH_TOKEN, 401, NULL);
+	h = github_hint(GHSCOPE_REPO, GHAUTH_TOKEN, 401, NULL);
 	CHECK(h && strstr(h, "expired"));
-	h = github_hint(GITHUB_REPO, GITHUB_AUTH_APP, 404, "installation");
+	h = github_hint(GHSCOPE_REPO, GHAUTH_APP, 404, "installation");
 	CHECK(h && strstr(h, "not installed on this repository"));
-	h = github_hint(GITHUB_ORG, GITHUB_AUTH_APP, 404, "installation");
+	h = github_hint(GHSCOPE_ORG, GHAUTH_APP, 404, "installation");
 	CHECK(h && strstr(h, "not installed on this organization"));
-	h = github_hint(GITHUB_REPO, GITHUB_AUTH_APP, 401, "installation");
+	h = github_hint(GHSCOPE_REPO, GHAUTH_APP, 401, "installation");
 	CHECK(h && strstr(h, "JWT"));
-	h = github_hint(GITHUB_REPO, GITHUB_AUTH_APP, 403, NULL);
+	h = github_hint(GHSCOPE_REPO, GHAUTH_APP, 403, NULL);
 	CHECK(h && strstr(h, "installation") && strstr(h, "administration"));
-	h = github_hint(GITHUB_ORG, GITHUB_AUTH_APP, 403, NULL);
+	h = github_hint(GHSCOPE_ORG, GHAUTH_APP, 403, NULL);
 	CHECK(h && strstr(h, "organization_self_hosted_runners"));
-	CHECK(github_hint(GITHUB_REPO, GITHUB_AUTH_TOKEN, 422, NULL) == NULL);
-	CHECK(github_hint(GITHUB_REPO, GITHUB_AUTH_TOKEN, 500, NULL) == NULL);
+	CHECK(github_hint(GHSCOPE_REPO, GHAUTH_TOKEN, 422, NULL) == NULL);
+	CHECK(github_hint(GHSCOPE_REPO, GHAUTH_TOKEN, 500, NULL) == NULL);
 }
 
 static void
@@ -224,27 +227,27 @@ test_ratelimit(void)
 	    "limit and have been temporarily blocked\"}";
 
 	/* not limited: other statuses, a plain permission 403 */
-	CHECK(github_ratelimit_wait(404, NULL, NULL, NULL, "", 0) == -1);
-	CHECK(github_ratelimit_wait(403, "", "4999", "1700003600",
+	CHECK(ghlimit_wait(404, NULL, NULL, NULL, "", 0) == -1);
+	CHECK(ghlimit_wait(403, "", "4999", "1700003600",
 	    "{\"message\":\"Resource not accessible by integration\"}",
 	    1700000000) == -1);
 	/* Retry-After wins */
-	CHECK(github_ratelimit_wait(403, "2", NULL, NULL, sec, 0) == 2);
-	CHECK(github_ratelimit_wait(429, "7", "0", "99", "", 0) == 7);
+	CHECK(ghlimit_wait(403, "2", NULL, NULL, sec, 0) == 2);
+	CHECK(ghlimit_wait(429, "7", "0", "99", "", 0) == 7);
 	/* primary limit: until the reset */
-	CHECK(github_ratelimit_wait(403, "", "0", "1700000030",
+	CHECK(ghlimit_wait(403, "", "0", "1700000030",
 	    "{\"message\":\"API rate limit exceeded for x.\"}",
 	    1700000000) == 30);
-	CHECK(github_ratelimit_wait(403, "", "0", "1699999990",
+	CHECK(ghlimit_wait(403, "", "0", "1699999990",
 	    "{\"message\":\"API rate limit exceeded\"}", 1700000000) == 1);
-	CHECK(github_ratelimit_wait(403, "", "0", "1700003600",
+	CHECK(ghlimit_wait(403, "", "0", "1700003600",
 	    "{\"message\":\"API rate limit exceeded\"}", 1700000000) == 3600);
 	/* limited, no delay given */
-	CHECK(github_ratelimit_wait(403, "", "12", "1700000000", sec,
-	    1700000000) == GITHUB_SECONDARY_WAIT);
-	CHECK(github_ratelimit_wait(429, NULL, NULL, NULL, "", 0) ==
-	    GITHUB_SECONDARY_WAIT);
-	CHECK(GITHUB_SECONDARY_WAIT >= 60);
+	CHECK(ghlimit_wait(403, "", "12", "1700000000", sec,
+	    1700000000) == GHLIMIT_SECONDARY_WAIT);
+	CHECK(ghlimit_wait(429, NULL, NULL, NULL, "", 0) ==
+	    GHLIMIT_SECONDARY_WAIT);
+	CHECK(GHLIMIT_SECONDARY_WAIT >= 60);
 }
 
 static void
@@ -273,31 +276,31 @@ test_time(void)
 static void
 test_scope(void)
 {
-	struct github_scope sc;
+	struct ghscope sc;
 
-	CHECK(github_scope_parse("acme/web.app", &sc) == 0);
-	CHECK(sc.kind == GITHUB_REPO);
+	CHECK(ghscope_parse("acme/web.app", &sc) == 0);
+	CHECK(sc.kind == GHSCOPE_REPO);
 	CHECK_STR(sc.owner, "acme");
 	CHECK_STR(sc.repo, "web.app");
 	CHECK_STR(sc.name, "acme/web.app");
-	CHECK(github_scope_parse("acme-corp", &sc) == 0);
-	CHECK(sc.kind == GITHUB_ORG);
+	CHECK(ghscope_parse("acme-corp", &sc) == 0);
+	CHECK(sc.kind == GHSCOPE_ORG);
 	CHECK_STR(sc.owner, "acme-corp");
 	CHECK_STR(sc.repo, "");
-	CHECK(github_scope_parse("", &sc) == -1);
-	CHECK(github_scope_parse("a/b/c", &sc) == -1);
-	CHECK(github_scope_parse("acme/", &sc) == -1);
-	CHECK(github_scope_parse("/web", &sc) == -1);
-	CHECK(github_scope_parse("acme/..", &sc) == -1);
-	CHECK(github_scope_parse("-acme", &sc) == -1);
-	CHECK(github_scope_parse("ac me", &sc) == -1);
-	CHECK(github_scope_parse("acme/we?b", &sc) == -1);
-	CHECK(github_scope_parse("acme/web.git", &sc) == -1);
-	CHECK(github_scope_parse("acme/web.GIT", &sc) == -1);
-	CHECK(github_scope_parse("acme/.git", &sc) == -1);
-	CHECK(github_scope_parse("acme/git", &sc) == 0);
-	CHECK(github_scope_parse("acme/web.gitx", &sc) == 0);
-	CHECK(github_scope_parse("a234567890123456789012345678901234567890",
+	CHECK(ghscope_parse("", &sc) == -1);
+	CHECK(ghscope_parse("a/b/c", &sc) == -1);
+	CHECK(ghscope_parse("acme/", &sc) == -1);
+	CHECK(ghscope_parse("/web", &sc) == -1);
+	CHECK(ghscope_parse("acme/..", &sc) == -1);
+	CHECK(ghscope_parse("-acme", &sc) == -1);
+	CHECK(ghscope_parse("ac me", &sc) == -1);
+	CHECK(ghscope_parse("acme/we?b", &sc) == -1);
+	CHECK(ghscope_parse("acme/web.git", &sc) == -1);
+	CHECK(ghscope_parse("acme/web.GIT", &sc) == -1);
+	CHECK(ghscope_parse("acme/.git", &sc) == -1);
+	CHECK(ghscope_parse("acme/git", &sc) == 0);
+	CHECK(ghscope_parse("acme/web.gitx", &sc) == 0);
+	CHECK(ghscope_parse("a234567890123456789012345678901234567890",
 	    &sc) == -1);
 	CHECK(error_status() == EXIT_PERM);
 }
@@ -305,11 +308,11 @@ test_scope(void)
 static void
 test_new(void)
 {
-	struct github_scope sc;
-	struct github_auth a = { NULL, NULL, NULL, 0 };
+	struct ghscope sc;
+	struct ghauth_src a = { NULL, NULL, NULL, 0 };
 	struct github *gh;
 
-	github_scope_parse("acme/web", &sc);
+	ghscope_parse("acme/web", &sc);
 	unsetenv("GITHUB_TOKEN");
 	unsetenv("GITHUB_APP_ID");
 	setenv("GITHUB_API_URL", "http://127.0.0.1:9/api/v3/", 1);
@@ -324,7 +327,7 @@ test_new(void)
 	CHECK((gh = github_new(&sc, &a)) != NULL);
 	if (gh) {
 		CHECK_STR(github_runner_url(gh), "http://127.0.0.1:9/acme/web");
-		CHECK(github_auth_kind(gh) == GITHUB_AUTH_TOKEN);
+		CHECK(github_auth_kind(gh) == GHAUTH_TOKEN);
 	}
 	github_free(gh);
 	setenv("GITHUB_API_URL", "ftp://x", 1);

@@ -173,6 +173,8 @@ Config Options:
  --token <token>        Registration token (remove token for 'remove')
  --name <name>          Name of the runner (default: host name)
  --labels <labels>      Extra labels, comma separated
+ --runnergroup <group>  Name of the runner group to add this runner to
+                        (defaults to the default runner group)
  --no-default-labels    Do not add self-hosted, Linux, X64
  --work <work>          Work directory (default: _work)
  --replace              Replace a runner with the same name
@@ -228,12 +230,16 @@ def config_main(argv):
             "no_default_labels": bool(opts.get("--no-default-labels")),
             "replace": bool(opts.get("--replace")),
             "ephemeral": bool(opts.get("--ephemeral")),
+            "runner_group": opts.get("--runnergroup"),
         })
     except HTTPFail as e:
         if e.status == 409:
             die("A runner exists with the same name '%s'. Use --replace to "
                 "replace it.\nFailed to add the runner. Try again or "
                 "contact support." % name)
+        if e.message.startswith("Could not find any self-hosted runner "
+                                 "group"):
+            die(e.message)
         if e.status == 404:
             extra = e.message.split("\n", 1)[1:]
             die("Http response code: NotFound from 'POST %s/_runner/"
@@ -246,8 +252,8 @@ def config_main(argv):
     runner = {
         "agentId": reg["id"],
         "agentName": reg["name"],
-        "poolId": 1,
-        "poolName": "Default",
+        "poolId": reg.get("runner_group", {}).get("id", 1),
+        "poolName": reg.get("runner_group", {}).get("name", "Default"),
         "serverUrl": server,
         "gitHubUrl": url,
         "workFolder": work,
