@@ -70,6 +70,12 @@ check: all unit
 demo: all
 	sh tests/demo.sh
 
+# the model check of the claim protocol at a larger bound than make check's
+# (tests/0920-model.bats); prints the states explored
+MODEL_BOUND ?= --protocol withdraw-request --instances 1 --runs 2 --crashes 0 --lag 1
+model:
+	python3 tests/model/claims.py $(MODEL_BOUND)
+
 # libFuzzer targets (tests/fuzz/*.c) over lib/, built with clang, ASan and
 # UBSan; each runs FUZZ_TIME seconds from its seed corpus and fails on any
 # crash, leak or timeout (the input is kept in tests/fuzz/work/TARGET/).
@@ -111,5 +117,5 @@ install: all
 clean:
 	rm -f $(LIB) $(LIB_OBJ) $(TOOLS) $(UNIT) $(FUZZ)
 
-.PHONY: all unit check demo fuzz install clean
+.PHONY: all unit check demo fuzz install clean model
 .SECONDARY: $(LIB_OBJ)

@@ -178,8 +178,14 @@ aws() {
 			_host=${2#*://}
 			_host=${_host%%/*}
 			_a=$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")
-			# a last look just before sending (a grant: is the claim still there?)
-			[ -z "${PRECHECK:-}" ] || md "meta-data/tags/instance/${P}claim:$PRECHECK" >/dev/null || return 1
+			# a last look just before sending (a grant: is the claim still
+			# there, its run not released?), and the grant recorded on disk
+			# before it is sent: a restart finishes it, never replaces it
+			if [ -n "${PRECHECK:-}" ]; then
+				md "meta-data/tags/instance/${P}claim:$PRECHECK" >/dev/null &&
+					! md "meta-data/tags/instance/${P}release:$PRECHECK" >/dev/null &&
+					echo "$PRECHECK" >"$T/grant" || return 1
+			fi
 			_c=$({
 				printf 'Content-Type: %s\nX-Amz-Date: %s\nAuthorization: %s\n' "$3" "$_d" "$_a"
 				[ -z "$TK" ] || printf 'X-Amz-Security-Token: %s\n' "$TK"
@@ -500,6 +506,7 @@ serve() {
 # release RUN: stop and deregister the runner, wipe, back to idle
 release() {
 	tags set state=releasing || return 1
+	rm -f "$T/grant"
 	stop_runner
 	reap
 	if [ -f "$RD/.runner" ]; then
@@ -517,24 +524,34 @@ release() {
 	# idle and no run in one write (an agent restarted after it finds
 	# nothing half done), then the tags that no longer mean anything
 	tags set state=idle run-id= "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
+	# the request goes with the run's claim, if a restart left one: once a
+	# run asked for its release, no claim of it is ever seen without it
 	# shellcheck disable=SC2046
-	tags del run-id runner $([ -n "$1" ] && echo "release:$1") || return 1
+	tags del run-id runner $([ -n "$1" ] && echo "release:$1 claim:$1") || return 1
 	log "released: idle"
 }
 
-# grant: give this idle instance to the earliest fresh claim
+# grant: give this idle instance to the earliest fresh claim of a run not
+# released.  A release request here (release:RUN: the run's release, or a
+# claimant withdrawing) is answered by deleting it with the run's claim,
+# never granted: only this agent removes a claim once it has a request.
 grant() {
-	_keys=$(md meta-data/tags/instance 2>/dev/null | grep "^${P}claim:") || return 0
+	_keys=$(md meta-data/tags/instance 2>/dev/null | grep -e "^${P}claim:" -e "^${P}release:") ||
+		return 0
+	_rel=$(printf '%s\n' "$_keys" | sed -n "s/^${P}release://p")
 	_now=$(date +%s)
 	_best='' _bestv='' _seen=''
 	for _k in $_keys; do
+		case $_k in "${P}release:"*) _seen="$_seen ${_k#"$P"}"; continue ;; esac
 		_v=$(md "meta-data/tags/instance/$_k") || continue
 		_r=${_k#"${P}claim:"}
 		# a claim is a run id (1-20 digits) and a time in ms; anything else,
-		# too long for arithmetic, or stale is dropped, never granted
+		# too long for arithmetic, stale, or of a released run is dropped,
+		# never granted
 		case $_r in *[!0-9]* | '') _seen="$_seen ${_k#"$P"}"; continue ;; esac
 		[ "${#_r}" -le 20 ] || { _seen="$_seen ${_k#"$P"}"; continue; }
 		_seen="$_seen ${_k#"$P"}"
+		printf '%s\n' "$_rel" | grep -qxF -e "$_r" && continue
 		num "$_v" 15 || continue
 		[ $((_now * 1000 - _v)) -gt $((RP_CLAIM_TTL * 1000)) ] && continue
 		if [ -z "$_best" ] || [ "$_v" -lt "$_bestv" ] ||
@@ -553,6 +570,14 @@ grant() {
 	[ -z "$_best" ] || serve "$_best"
 	# shellcheck disable=SC2086
 	[ -n "$_seen" ] && tags del $_seen
+}
+
+# regrant RUN: finish the grant to RUN recorded before a restart (the
+# write may have been sent, and metadata lag behind it): never another
+regrant() {
+	tags set state=claimed "run-id=$1" "deadline=$(($(date +%s) + RP_MAX_RUNTIME))" || return 1
+	log "granted to run $1 (recorded before a restart)"
+	tags del "claim:$1" && serve "$1"
 }
 
 retire() {
@@ -647,8 +672,11 @@ while :; do
 		tag retire >/dev/null && retire
 		# metadata may lag the agent's own writes: never grant while a
 		# runner is still configured here; never grant when unhealthy
-		if [ -z "$HEALTH" ] && [ "$_now" -lt "$_dl" ] && ! runner_alive &&
-			[ ! -f "$RD/.runner" ]; then
+		if runner_alive || [ -f "$RD/.runner" ]; then :
+		elif _g=$(cat "$T/grant" 2>/dev/null) && num "$_g" 20; then
+			# a grant recorded and sent (or not) before a restart: finished
+			regrant "$_g"
+		elif [ -z "$HEALTH" ] && [ "$_now" -lt "$_dl" ]; then
 			grant
 		fi ;;
 	running)

@@ -1,0 +1,55 @@
+#!/usr/bin/env bats
+# the model check of the claim protocol (tests/model/claims.py): the
+# protocol holds at the default bound, the model of the old protocol finds
+# the grant after release it had, and every step of the model still names
+# code that exists
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+M=tests/model/claims.py
+
+@test "model: the claim protocol keeps every invariant at the default bound" {
+	cd "$REPO_ROOT"
+	run -0 python3 "$M" --protocol withdraw-request
+	[[ $output == *"every invariant holds"* ]]
+}
+
+@test "model: the agent's fix alone leaves a grant in flight past a withdrawal" {
+	# pool-claim still deletes its claims to withdraw them (not yet a
+	# release request): a grant sent before the withdrawal lands after the
+	# run's release when the provision is killed in between
+	cd "$REPO_ROOT"
+	run -1 python3 "$M" --protocol fixed
+	[[ $output == *"invariant release broken"* ]]
+	[[ $output == *"withdraws its claim on i0 (deletes the claim)"* ]]
+}
+
+@test "model: the old protocol grants to a run after its release" {
+	cd "$REPO_ROOT"
+	run -1 python3 "$M" --protocol old --instances 1 --runs 1
+	[[ $output == *"invariant release broken: run 1 was released, and i0 is claimed for it"* ]]
+	[[ $output == *"provision of run 1 is killed"* ]]
+	[[ $output == *"release of run 1 sees it COMPLETE"* ]]
+	# the last step is the grant
+	[[ $(grep -E '^ +[0-9]+\.' <<<"$output" | tail -n 1) == *"GRANTS run 1"* ]]
+}
+
+@test "model: each step names a function or tool that exists" {
+	cd "$REPO_ROOT"
+	run -0 python3 "$M" --names
+	[ "${#lines[@]}" -ge 10 ]
+	for l in "${lines[@]}"; do
+		set -- $l
+		[ -f "$1" ] || { echo "no file $1"; return 1; }
+		grep -Eq "(^|[[:space:]])$2(\(|[[:space:]])" "$1" ||
+			{ echo "$1 has no $2"; return 1; }
+	done
+}
+
+@test "model: bad bounds are refused" {
+	cd "$REPO_ROOT"
+	run -100 python3 "$M" --instances 9
+	[[ $output == *"bound out of range"* ]]
+	run -100 python3 "$M" --runs 2 --counts 1
+}
