@@ -4,7 +4,7 @@
 # THE SINGLE-WRITER RULE; tests/model/claims.py --protocol old finds it)
 
 bats_require_minimum_version 1.5.0
-load 0400-common
+load e2e
 setup() { e2e_setup; }
 teardown() { e2e_teardown; }
 
