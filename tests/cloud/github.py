@@ -786,36 +786,14 @@ def _make_runner_routes(kind, prefix, nparts):
     def listr(ctx, auth, now, query, headers, body, *parts):
         _check_scope(auth, kind, parts, "read")
         _sweep(now)
-        per_page, page = _paging(query)
         rs = _scope_runners(kind, _scope_args(kind, *parts)[1])
         name = _q1(query, "name")
         if name is not None:
             rs = [r for r in rs if r["name"] == name]
-        total = len(rs)
-        chunk = rs[(page - 1) * per_page:page * per_page]
-        hdrs = {}
-        last = max(1, (total + per_page - 1) // per_page)
-        host = _hget(headers, "Host") or "127.0.0.1:%s" % ctx.port
-        base = "http://%s%s%s" % (host, API, suffix_path(parts))
-
-        def link(p):
-            q = {k: (v[0] if isinstance(v, list) else v)
-                 for k, v in query.items()}
-            q["per_page"] = str(per_page)
-            q["page"] = str(p)
-            return "<%s?%s>" % (base, urllib.parse.urlencode(q))
-        links = []
-        if page < last:
-            links.append('%s; rel="next"' % link(page + 1))
-            links.append('%s; rel="last"' % link(last))
-        if page > 1:
-            links.append('%s; rel="prev"' % link(min(page - 1, last)))
-            links.append('%s; rel="first"' % link(1))
-        if links:
-            hdrs["Link"] = ", ".join(links)
-        return 200, {"total_count": total,
-                     "runners": [_runner_public(r, now) for r in chunk]}, \
-            hdrs
+        st, body, hdrs = _paged(ctx, headers, query, suffix_path(parts),
+                                "runners", rs)
+        body["runners"] = [_runner_public(r, now) for r in body["runners"]]
+        return st, body, hdrs
 
     def suffix_path(parts):
         if kind == "repo":
