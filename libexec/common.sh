@@ -1,5 +1,56 @@
 # libexec/common.sh: shared functions of the modes (sourced; POSIX sh).
-# The modes read their settings from RP_* variables set by entrypoint.sh.
+#
+# The RP_* contract.  The front door (ec2-runner-pool, through
+# libexec/inputs) sets the modes' settings from the inputs; refresh writes
+# the agent's into user data; tests and benchmarks set a few knobs.  Unit
+# convention: seconds, unless the name ends in _MIN (minutes) or _MS
+# (milliseconds); a time of day is unix seconds, a tag's time ms.
+#
+#   variable                 input / source                  used by
+#   RP_MODE                  the mode's name (for say)       all
+#   RP_BIN, RP_LIBEXEC       the tools, the modes            all
+#   RP_POOL                  pool                            all, agent
+#   RP_RUN_ID                run-id                          provision, release
+#   RP_TIMEOUT               timeout-sec                     provision, release
+#   RP_COUNT                 instance-count                  provision
+#   RP_CLASS                 resource-class                  provision
+#   RP_USAGE                 usage-class                     provision, refresh, check
+#   RP_FALLBACK              on-demand-fallback (true/false) provision, refresh
+#   RP_TYPES                 allowed-instance-types          provision, refresh, check
+#   RP_MAX_RUNTIME_MIN       max-runtime-min                 provision, refresh
+#   RP_MAX_RUNTIME_OVERRIDE  1: provision was given one      provision
+#   RP_AMI, RP_INSTANCE_PROFILE, RP_SECURITY_GROUPS, RP_SUBNETS
+#                            ami, iam-instance-profile, ...  refresh, check
+#   RP_CLASSES               resource-class-config (JSON)    refresh, check
+#   RP_MIN_IDLE              min-idle (N or JSON)            refresh
+#   RP_IDLE_TIME             idle-time-sec                   refresh, agent
+#   RP_GRACE                 grace-sec                       refresh, agent
+#   RP_TOKEN_REFRESH_MIN     github-reg-token-refresh-min    refresh
+#   RP_GH_SCOPE              github-scope                    refresh, check
+#   RP_RUNNER_GROUP          runner-group                    refresh, check, agent
+#   RP_RUNNER_VERSION, RP_RUNNER_SHA256, RP_RUNNER_BASE_URL
+#                            runner-version, runner-sha256,
+#                            runner-download-url             refresh, check, agent
+#   RP_RUNNER_USER, RP_RUNNER_SUDO, RP_JOB_METADATA
+#                            runner-user, runner-sudo,
+#                            job-metadata                    refresh, agent
+#   RP_PRE_RUNNER            pre-runner-script               refresh (agent: _B64)
+#   RP_AGENT_POLL            agent-poll-sec                  refresh (agent: RP_POLL)
+#   RP_CLAIM_TTL             claim-ttl-sec                   refresh, agent
+#   RP_GH_TOKEN_FILE, RP_GH_APP_ID, RP_GH_APP_KEY_FILE
+#                            the GitHub credential, in files
+#                            of RP_SECRETS (0700, removed)   ghtool only
+#   RP_GH_URL                $GITHUB_SERVER_URL              refresh
+#   RP_WAIT_INTERVAL         provision/release EC2 poll (1)  provision, release
+#   RP_CLAIM_INTERVAL_MS     first claim read-back (the
+#                            agent's poll interval)          provision
+#   RP_CLAIM_TIMEOUT         how long claims may wait (30)   provision
+#   RP_MAX_RUNTIME_SEC       max runtime in s (tests)        provision
+#   RP_RETRIES               retries of a 111 (4)            retry
+#   agent only (user data):  RP_TOKEN_PARAM, RP_MAX_RUNTIME (s), RP_POLL,
+#                            RP_PRE_RUNNER_B64, RP_AGENT_LIB (sourced by
+#                            tests); RP_AGENT, RP_UNIT: here-documents
+#   tests only:              RP_TEST_USER, RP_TEST_META (tests/e2e.bash)
 
 # shellcheck disable=SC2034
 RP_LIBEXEC=${RP_LIBEXEC:-$(cd "$(dirname "$0")" && pwd)}
@@ -18,46 +69,28 @@ jitter() {
 		'BEGIN { srand(r); printf "%.3f", s * (0.75 + rand() / 2) }'
 }
 
-# retry CMD...: run CMD, again (jittered backoff) only while it exits 111
+# retry [-1] [-i FILE] CMD...: run CMD, again (jittered backoff, at most
+# RP_RETRIES more times) only while it exits 111 (temporary); -i FILE:
+# stdin from FILE, read afresh each attempt; -1: exit 1 ("nothing",
+# "no such") is fine too.  Returns CMD's status.
 retry() {
+	_r1='' _ri=''
+	while :; do
+		case $1 in
+		-1) _r1=1; shift ;;
+		-i) _ri=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
 	_rn=0
 	while :; do
-		"$@" && return 0
+		if [ -n "$_ri" ]; then "$@" <"$_ri"; else "$@"; fi && return 0
 		_rs=$?
+		[ "$_rs" -eq 1 ] && [ -n "$_r1" ] && return 0
 		[ "$_rs" -eq 111 ] && [ "$_rn" -lt "${RP_RETRIES:-4}" ] || return "$_rs"
 		_rn=$((_rn + 1))
 		sleep "$(jitter "$_rn")"
 	done
-}
-
-# retry_in FILE CMD...: retry with stdin from FILE, read afresh each attempt
-retry_in() {
-	_rf=$1
-	shift
-	_rn=0
-	while :; do
-		"$@" <"$_rf" && return 0
-		_rs=$?
-		[ "$_rs" -eq 111 ] && [ "$_rn" -lt "${RP_RETRIES:-4}" ] || return "$_rs"
-		_rn=$((_rn + 1))
-		sleep "$(jitter "$_rn")"
-	done
-}
-
-# ok1_in FILE CMD...: retry_in, but exit 1 ("nothing") is fine
-ok1_in() {
-	retry_in "$@" && return 0
-	_rs=$?
-	[ "$_rs" -eq 1 ] && return 0
-	return "$_rs"
-}
-
-# ok1 CMD...: like retry, but exit 1 ("nothing") is fine
-ok1() {
-	retry "$@" && return 0
-	_rs=$?
-	[ "$_rs" -eq 1 ] && return 0
-	return "$_rs"
 }
 
 # ghtool TOOL ARGS...: a GitHub tool with the pool's GitHub credentials,

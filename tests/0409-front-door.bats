@@ -102,3 +102,13 @@ setup() {
 	[ -n "$(cloud_calls service=ec2)" ]
 	[ -z "$(cloud_mutating_calls)" ]
 }
+
+@test "the RP_* contract: every variable the shell glue uses is in common.sh's table" {
+	local table used missing
+	table=$(sed -n '/^# The RP_\* contract/,/^# shellcheck/p' "$REPO_ROOT/libexec/common.sh" |
+		grep -oE 'RP_[A-Z0-9_]+' | sort -u)
+	used=$(cat "$REPO_ROOT"/libexec/* "$REPO_ROOT/ec2-runner-pool" "$REPO_ROOT"/tests/e2e.bash |
+		grep -oE 'RP_[A-Z0-9_]+' | sort -u)
+	missing=$(comm -13 <(printf '%s\n' "$table") <(printf '%s\n' "$used"))
+	[ -z "$missing" ] || { echo "not in the table: $missing"; false; }
+}
