@@ -133,12 +133,17 @@ aws() {
 	[[ $output == *InvalidInstanceID.Malformed* ]]
 	run -"$E" aws ec2 describe-instances --instance-ids i-0123456789abcdef0
 	[[ $output == *InvalidInstanceID.NotFound* ]]
-	# long enough that a loaded machine still calls within the window
-	cloud_ctl POST /settings '{"consistency_ms":5000}' >/dev/null
+	# within the window, NotFound: a minute, so that a loaded machine (test
+	# files run side by side; the AWS CLI alone takes seconds to start)
+	# still calls within it
+	cloud_ctl POST /settings '{"consistency_ms":60000}' >/dev/null
 	id=$(cloud_seed 1 '{"consistency":true}')
 	AWS_MAX_ATTEMPTS=1 run -"$E" aws ec2 create-tags --resources "$id" --tags Key=a,Value=b
 	[[ $output == *InvalidInstanceID.NotFound* ]]
-	sleep 5.1
+	# after it, the instance is there
+	cloud_ctl POST /settings '{"consistency_ms":1000}' >/dev/null
+	id=$(cloud_seed 1 '{"consistency":true}')
+	sleep 1.1
 	run -0 aws ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].InstanceId' --output text
 	[ "$output" = "$id" ]
 }
@@ -528,7 +533,7 @@ aws() {
 	jq -e '[.InstanceTypeOfferings[].Location] == ["us-east-1a", "us-east-1b"]' <<<"$output"
 }
 
-@test "describe-instances over 5000 instances: pages of 1000 in well under a second" {
+@test "describe-instances over 5000 instances: pages of 1000 in under 2 s each" {
 	need_aws
 	cloud_seed 5000 '{"tags":{"runner-pool:pool":"acme/bench","runner-pool:state":"idle","runner-pool:deadline":"1900000000","runner-pool:class":"c4m8"}}' >/dev/null
 	: >"$BATS_TEST_TMPDIR/log.before"
@@ -539,5 +544,8 @@ aws() {
 	# the cloud logs each request's service time
 	run -0 awk -v from="$lines_before" 'NR > from && / POST \/ 200 / { sub(/ms$/, "", $NF); if ($NF + 0 > max) max = $NF + 0 } END { print max + 0 }' "$CLOUD_DIR/cloud.log"
 	echo "slowest page: ${output} ms" >&3
-	[ "${output%.*}" -lt 700 ]
+	# about 0.5 s on a quiet machine; 2 s leaves room for other test files
+	# running beside this one, and still catches a reply that grows worse
+	# than linearly
+	[ "${output%.*}" -lt 2000 ]
 }
