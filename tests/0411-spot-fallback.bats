@@ -35,12 +35,16 @@ fleets() { cloud_calls | jq -c 'select(.action == "CreateFleet")'; }
 
 @test "on-demand-fallback: no spot capacity at all, every runner on-demand; without it, provision fails and leaves nothing" {
 	refresh INPUT_IDLE_TIME_SEC=600 >/dev/null
-	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"capacity","count":1}'
-	run --separate-stderr provision 902 2
+	# no spot capacity while the provision lasts: without the fallback it
+	# retries (a lack of capacity may pass) until too little time is left
+	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"capacity"}'
+	run --separate-stderr provision 902 2 INPUT_TIMEOUT_SEC=12
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"InsufficientInstanceCapacity"* ]]
-	[[ "$stderr" == *"launching 2 instances failed (pool-launch exit 111)"* ]]
+	[[ "$stderr" == *"launching 2 instances failed (pool-launch exit 111, "*" tries)"* ]]
 	[ "$(count --state created,claimed,running,idle,releasing)" -eq 0 ]
+	cloud_ctl DELETE /faults >/dev/null
+	# with it, the first short spot fleet is followed by an on-demand one
 	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"capacity","count":1}'
 	run --separate-stderr provision 903 2 INPUT_ON_DEMAND_FALLBACK=true
 	[ "$status" -eq 0 ]
@@ -80,9 +84,9 @@ fleets() { cloud_calls | jq -c 'select(.action == "CreateFleet")'; }
 	# is not fallen back on
 	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"5xx"}'
 	# (2: the idle on-demand one is reused, 1 launched)
-	run --separate-stderr provision 909 2 INPUT_ON_DEMAND_FALLBACK=true
+	run --separate-stderr provision 909 2 INPUT_ON_DEMAND_FALLBACK=true INPUT_TIMEOUT_SEC=12
 	[ "$status" -eq 1 ] || { echo "$output $stderr"; false; }
-	[[ "$stderr" == *"launching 1 instances failed (pool-launch exit 111)"* ]]
+	[[ "$stderr" == *"launching 1 instances failed (pool-launch exit 111, "*" tries)"* ]]
 	[[ "$stderr" != *"for lack of capacity"* ]]
 	# the only on-demand fleet is 904's
 	[ "$(fleets | jq -r '.params["TargetCapacitySpecification.DefaultTargetCapacityType"]' | grep -c on-demand)" -eq 1 ]
