@@ -39,8 +39,10 @@ idle8() { [ "$(count --state idle)" -ge 8 ]; }
 	[ "$(cat "$BATS_TEST_TMPDIR"/p*.out | jq -s 'map(.id) | length == (unique | length)')" = true ]
 	# release everything: all idle, nothing serving, nothing leaked
 	pids=()
-	for r in "${!want[@]}"; do release "$r" >/dev/null 2>&1 & pids+=($!); done
-	for p in "${pids[@]}"; do wait "$p"; done
+	for r in "${!want[@]}"; do release "$r" >"$BATS_TEST_TMPDIR/r$r.out" 2>"$BATS_TEST_TMPDIR/r$r.err" & pids+=($!); done
+	rfails=0
+	for p in "${pids[@]}"; do wait "$p" || rfails=$((rfails + 1)); done
+	[ "$rfails" -eq 0 ] || { tail -n 3 "$BATS_TEST_TMPDIR"/r*.err; false; }
 	[ "$(count)" -eq "$total" ]
 	allidle() { [ "$(count --state idle)" -eq "$total" ]; }
 	wait_until 20 allidle
