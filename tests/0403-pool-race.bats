@@ -18,12 +18,16 @@ idle8() { [ "$(count --state idle)" -ge 8 ]; }
 	for i in $(seq 1 10); do
 		n=$(( (i % 3) + 1 ))
 		want[$((800 + i))]=$n
-		provision $((800 + i)) "$n" >"$BATS_TEST_TMPDIR/p$i.out" 2>"$BATS_TEST_TMPDIR/p$i.err" &
+		# 150 s, not the helpers' 60: a dozen agents booting at once on
+		# 2 cores (each a shell, a stand-in runner, a job user) take a
+		# minute and more to serve; the action's default is 600
+		provision $((800 + i)) "$n" INPUT_TIMEOUT_SEC=150 \
+			>"$BATS_TEST_TMPDIR/p$i.out" 2>"$BATS_TEST_TMPDIR/p$i.err" &
 		pids+=($!)
 	done
 	fails=0
 	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
-	[ "$fails" -eq 0 ]
+	[ "$fails" -eq 0 ] || { tail -n 4 "$BATS_TEST_TMPDIR"/p*.err; false; }
 	# each run holds exactly its count, and its outputs name them
 	for r in "${!want[@]}"; do
 		[ "$(count --run-id "$r" --state running)" -eq "${want[$r]}" ]
