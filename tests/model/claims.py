@@ -296,6 +296,16 @@ class Model:
                        agent('top'))
 
     # ---- a claimant: pool-claim inside libexec/provision --------------------
+
+    def request_release(self, s, insts, k, r):
+        """s with a release:r request written on instance k, if it is
+        still there (pool-tag --set release:RUN, from provision or release)."""
+        inst = insts[k]
+        if inst is None:
+            return s
+        snap = inst[0]
+        return put(s, 0, k, self.write(inst, (snap[0], snap[1], snap[2],
+                                              snap[3] | {r})))
     def claimant_steps(self, s, r):
         insts, agents, cls, rels, left = s
         pc, cand, kept, todo = cls[r - 1]
@@ -377,12 +387,7 @@ class Model:
         if pc == 'hb':
             if todo:
                 k = todo[0]
-                s2 = s
-                if insts[k] is not None:
-                    inst = insts[k]
-                    snap = inst[0]
-                    s2 = put(s, 0, k, self.write(inst, (snap[0], snap[1], snap[2],
-                                                        snap[3] | {r})))
+                s2 = self.request_release(s, insts, k, r)
                 yield ('run %d hands i%d back: release:%d' % (r, k, r),
                        'claim-handback', cl('hb', todo2=todo[1:], s0=s2))
             else:
@@ -403,12 +408,7 @@ class Model:
         if pc == 'late':
             if todo:
                 k = todo[0]
-                inst = insts[k]
-                s2 = s
-                if inst is not None:
-                    snap = inst[0]
-                    s2 = put(s, 0, k, self.write(inst, (snap[0], snap[1], snap[2],
-                                                        snap[3] | {r})))
+                s2 = self.request_release(s, insts, k, r)
                 yield ('run %d hands late grant i%d back' % (r, k),
                        'provision-late', cl('late', todo2=todo[1:], s0=s2))
             else:
@@ -432,12 +432,7 @@ class Model:
         if pc == 'fail-rel':
             if todo:
                 k = todo[0]
-                inst = insts[k]
-                s2 = s
-                if inst is not None:
-                    snap = inst[0]
-                    s2 = put(s, 0, k, self.write(inst, (snap[0], snap[1], snap[2],
-                                                        snap[3] | {r})))
+                s2 = self.request_release(s, insts, k, r)
                 yield ('run %d (failing) hands i%d back' % (r, k),
                        'provision-fail', cl('fail-rel', todo2=todo[1:], s0=s2))
             else:
@@ -496,12 +491,7 @@ class Model:
         if pc == 'tag':
             if todo:
                 k = todo[0]
-                inst = insts[k]
-                s2 = s
-                if inst is not None:
-                    snap = inst[0]
-                    s2 = put(s, 0, k, self.write(inst, (snap[0], snap[1], snap[2],
-                                                        snap[3] | {r})))
+                s2 = self.request_release(s, insts, k, r)
                 yield ('release of run %d requests release:%d on i%d' % (r, r, k),
                        'release-request', rel('tag', todo[1:], s0=s2))
             else:
