@@ -184,12 +184,6 @@ is_pending(int st)
 	return st == PENDING;
 }
 
-static int
-is_open(int st)
-{
-	return st == PENDING || st == OWNED;
-}
-
 static size_t
 count(const struct claim *cl, int st)
 {
@@ -234,6 +228,75 @@ add_claims(struct aws *a, struct claim *cl, const char **ids, size_t n)
 	return 0;
 }
 
+/* An instance alone can fail a batched call: gone, or at its tag limit. */
+static int
+alone(const struct aws *a)
+{
+	return strcmp(aws_error_code(a), "TagLimitExceeded") == 0 ||
+	    strcmp(aws_error_code(a), "InvalidInstanceID.NotFound") == 0;
+}
+
+/*
+ * Ask the agents of ids to let this run go: a release request
+ * (release:RUN), which an agent answers by deleting it with the run's
+ * claim, and never grants the claim; a grant it was sending meanwhile
+ * lands with the request beside it, and is handed back.  Only the agent
+ * removes a claim (ec2-runner-pool(7), THE SINGLE-WRITER RULE).  One
+ * call, again a few times while throttled (a claim left behind could be
+ * granted to this run later); one by one when an instance is gone or at
+ * its tag limit, where the claim itself is deleted instead (the request
+ * has no room; a grant in flight is then left to provision's hand-back).
+ */
+static int
+ask_release(struct aws *a, const char **ids, size_t n, const char *run,
+    long long interval)
+{
+	char key[64], val[32], ck[64];
+	struct ec2_tag t, c;
+	size_t i;
+	int k, rc = 0;
+
+	if (n == 0)
+		return 0;
+	snprintf(key, sizeof(key), POOL_T_RELEASE "%s", run);
+	snprintf(val, sizeof(val), "%.0f", now_ms());
+	t.key = key;
+	t.value = val;
+	for (k = 0;; k++) {
+		if (ec2_create_tags(a, ids, n, &t, 1) == 0)
+			return 0;
+		if (alone(a))
+			break;
+		if (error_status() != EXIT_TEMP || k == 5)
+			return -1;
+		sleep_ms(wait_ms(interval, k + 1));
+	}
+	error_clear();
+	snprintf(ck, sizeof(ck), POOL_T_CLAIM "%s", run);
+	c.key = ck;
+	c.value = NULL;
+	for (i = 0; i < n; i++) {
+		if (ec2_create_tags(a, &ids[i], 1, &t, 1) == 0)
+			continue;
+		if (strcmp(aws_error_code(a), "TagLimitExceeded") == 0) {
+			tool_log("%s: TagLimitExceeded: no room for the release "
+			    "request; deleting the claim", ids[i]);
+			if (ec2_delete_tags(a, &ids[i], 1, &c, 1) == 0)
+				continue;
+		}
+		if (strcmp(aws_error_code(a), "InvalidInstanceID.NotFound")
+		    == 0) {
+			tool_log("%s: gone", ids[i]);
+			continue;
+		}
+		tool_log("%s: %s", ids[i], error_msg());
+		rc = -1;
+	}
+	if (rc == 0)
+		error_clear();
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -255,7 +318,6 @@ main(int argc, char **argv)
 	struct aws *aws = NULL;
 	size_t cap = 0, next = 0, i, owned;
 	double end;
-	char key[64];
 	cJSON *o;
 	int c, r, rc = 0, k = 0, slow = 0;
 
@@ -421,65 +483,53 @@ main(int argc, char **argv)
 			}
 	}
 withdraw:
-	/* withdraw every claim not granted, then look once more: an agent
-	 * may have granted just before the withdrawal */
+	/* a last look first (grants up to now are owned), then every claim
+	 * not granted is withdrawn with a release request: a grant landing
+	 * after it is its agent's to hand back, never owned here */
 	{
 		const char *ids[EC2_BATCH];
-		struct ec2_tag t;
 		size_t n = 0;
 
-		snprintf(key, sizeof(key), POOL_T_CLAIM "%s", cl.run);
-		t.key = key;
-		t.value = NULL;
+		if (rc == 0 && count(&cl, OWNED) < (size_t)want &&
+		    count(&cl, PENDING) > 0 &&
+		    readback(aws, &cl, is_pending) == -1) {
+			tool_log("reading back: %s", error_msg());
+			error_clear();
+		}
 		for (i = 0; i < next; i++)
 			if (cl.c[i].st != OWNED)
 				ids[n++] = cl.c[i].id;
-		/* throttled: again, a few times (a claim left behind could
-		 * be granted to this run later) */
-		for (i = 0; n && ec2_delete_tags(aws, ids, n, &t, 1) == -1;
-		    i++) {
-			if (error_status() != EXIT_TEMP || i == 5) {
-				tool_log("withdrawing claims: %s", error_msg());
-				rc = -1;
-				break;
-			}
-			sleep_ms(wait_ms(interval, (int)i + 1));
+		if (ask_release(aws, ids, n, cl.run, interval) == -1) {
+			tool_log("withdrawing claims: %s", error_msg());
+			rc = -1;
 		}
-		for (i = 0; i < next; i++)
-			if (cl.c[i].st == PENDING)
-				cl.c[i].st = LOST;
-		/* re-read all that were tried: late grants become owned */
-		for (i = 0; i < next; i++)
-			if (cl.c[i].st == LOST)
-				cl.c[i].st = PENDING;
 		cl.n = next;
-		if (n && readback(aws, &cl, is_open) == -1)
-			tool_log("reading back: %s", error_msg());
 	}
-	/* keep at most 'want'; release the rest back to the pool */
-	owned = 0;
-	for (i = 0; i < cl.n; i++) {
+	/* keep at most 'want'; hand the rest back first (a release request:
+	 * only the agent writes the state), then print those kept */
+	{
+		const char *ids[EC2_BATCH];
+		size_t n = 0;
+
+		for (i = 0, owned = 0; i < cl.n; i++)
+			if (cl.c[i].st == OWNED && owned++ >= (size_t)want) {
+				tool_log("%s: granted beyond %lld, handed back",
+				    cl.c[i].id, want);
+				ids[n++] = cl.c[i].id;
+			}
+		if (ask_release(aws, ids, n, cl.run, interval) == -1) {
+			tool_log("handing back: %s", error_msg());
+			if (rc == 0)
+				error_clear();
+		}
+	}
+	for (i = 0, owned = 0; i < cl.n && owned < (size_t)want; i++) {
 		if (cl.c[i].st != OWNED)
 			continue;
 		o = cJSON_GetObjectItemCaseSensitive(cl.owned, cl.c[i].id);
-		if (owned < (size_t)want) {
-			if (jsonl_write(stdout, o) == -1)
-				goto fail;
-			owned++;
-		} else {
-			/* a release request: only the agent writes the state */
-			const char *id = cl.c[i].id;
-			char rk[64], rv[32];
-			struct ec2_tag t;
-
-			snprintf(rk, sizeof(rk), POOL_T_RELEASE "%s", cl.run);
-			snprintf(rv, sizeof(rv), "%.0f", now_ms());
-			t.key = rk;
-			t.value = rv;
-			tool_log("%s: granted beyond %lld, handed back", id, want);
-			if (ec2_create_tags(aws, &id, 1, &t, 1) == -1)
-				tool_log("%s", error_msg());
-		}
+		if (jsonl_write(stdout, o) == -1)
+			goto fail;
+		owned++;
 	}
 	if (rc == -1)
 		goto fail;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # pool-claim against a stand-in for the agents: a loop that grants, on each
-# idle instance, the earliest fresh claim (the single-writer rule), and
-# refuses instances tagged no-grant (as an agent past its deadline would).
+# idle instance, the earliest fresh claim of a run without a release
+# request (the single-writer rule), drops a claim with its run's request,
+# hands back an instance whose run asks for its release, and refuses
+# instances tagged no-grant (as an agent past its deadline would).
 
 load helpers
 bats_require_minimum_version 1.5.0
@@ -22,17 +24,54 @@ agents() {
 	(
 		while :; do
 			cloud_ctl GET /instances | jq -c '(.instances // .)[]
-				| select(.tags["runner-pool:state"] == "idle" and (.tags["runner-pool:no-grant"] | not))
-				| {id, claims: [.tags | to_entries[] | select(.key | startswith("runner-pool:claim:"))
-					| {run: (.key | ltrimstr("runner-pool:claim:")), at: (.value | tonumber)}]}
-				| select(.claims | length > 0)' 2>/dev/null |
+				| select(.tags["runner-pool:no-grant"] | not)
+				| {id, st: .tags["runner-pool:state"], run: .tags["runner-pool:run-id"],
+				   late: (.tags["runner-pool:late-grant"] != null),
+				   claims: [.tags | to_entries[] | select(.key | startswith("runner-pool:claim:"))
+					| {run: (.key | ltrimstr("runner-pool:claim:")), at: (.value | tonumber)}],
+				   rels: [.tags | keys[] | select(startswith("runner-pool:release:"))
+					| ltrimstr("runner-pool:release:")]}
+				| select(.st == "idle" and (.late or (.claims | length > 0) or (.rels | length > 0))
+					or (.st != "idle" and (.run as $r | .rels | index($r))))' 2>/dev/null |
 			while read -r l; do
 				id=$(jq -r .id <<<"$l")
-				run=$(jq -r '.claims | sort_by(.at, .run) | .[0].run' <<<"$l")
-				rm=$(jq -r '.claims[] | "--remove=claim:\(.run)"' <<<"$l")
+				# a release request for the run it serves: handed back
+				if [ "$(jq -r .st <<<"$l")" != idle ]; then
+					run=$(jq -r .run <<<"$l")
+					pool-tag --set state=idle --remove run-id --remove "release:$run" \
+						--remove "claim:$run" "$id" >/dev/null 2>&1
+					continue
+				fi
+				# late-grant: its grant is sent once it sees a claim (the
+				# precheck passed) and lands only after the claimant
+				# withdrew it, however it did
+				if jq -e .late <<<"$l" >/dev/null; then
+					f=$BATS_TEST_TMPDIR/late.$id
+					if [ ! -f "$f" ]; then
+						jq -r '.claims[0].run // empty' <<<"$l" >"$f"
+						[ -s "$f" ] || rm -f "$f"
+					elif run=$(cat "$f") && jq -e --arg r "$run" \
+						'(.claims | map(.run) | index($r) | not) or (.rels | index($r))' \
+						<<<"$l" >/dev/null; then
+						pool-tag --set state=claimed --set "run-id=$run" \
+							--remove "claim:$run" "$id" >/dev/null 2>&1 && rm -f "$f"
+					fi
+					continue
+				fi
+				# a claim of a run with a release request is dropped with
+				# it, never granted
+				run=$(jq -r '.rels as $q | [.claims[] | select(.run as $r | $q | index($r) | not)]
+					| sort_by(.at, .run) | .[0].run // empty' <<<"$l")
+				rm=$(jq -r '(.claims[] | "--remove=claim:\(.run)"), (.rels[] | "--remove=release:\(.)")' <<<"$l")
+				if [ -z "$run" ]; then
+					pool-tag $rm "$id" >/dev/null 2>&1
+					continue
+				fi
 				# look again just before granting, as the agent does
-				cloud_ctl GET /instances | jq -e --arg id "$id" --arg k "runner-pool:claim:$run" \
-					'(.instances // .)[] | select(.id == $id) | .tags[$k]' >/dev/null || continue
+				cloud_ctl GET /instances | jq -e --arg id "$id" \
+					--arg k "runner-pool:claim:$run" --arg q "runner-pool:release:$run" \
+					'(.instances // .)[] | select(.id == $id) | .tags[$k] and (.tags[$q] | not)' \
+					>/dev/null || continue
 				pool-tag --set state=claimed --set "run-id=$run" $rm "$id" >/dev/null 2>&1
 			done
 			sleep 0.2
@@ -62,9 +101,42 @@ agents() {
 	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 12 --count 3 --timeout 6 --interval 100'
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$stderr" == *"claimed 1 of 3"* ]]
-	# no claim of run 12 is left behind anywhere
-	run -0 pool-list
-	! printf '%s\n' "${lines[@]}" | jq -e 'select(.claims | map(.run_id) | index("12"))'
+	# withdrawn with a release request beside each claim, which only the
+	# agent removes (these agents refuse to answer: both stay), in one call
+	run -0 cloud_ctl GET /instances
+	jq -e '[(.instances // .)[].tags | select(has("runner-pool:claim:12"))]
+		| length == 2 and all(has("runner-pool:release:12") and
+			.["runner-pool:state"] == "idle")' <<<"$output"
+	cloud_calls | jq -s -e 'map(select(.action == "CreateTags"
+		and (.params | to_entries | map(.value) | index("runner-pool:release:12")))
+		| .params | to_entries | map(select(.key | startswith("ResourceId"))) | length) == [2]'
+}
+
+@test "pool-claim owns no grant that lands after its withdrawal: the agent hands it back" {
+	# the agent's grant is in flight (its precheck passed) when pool-claim
+	# withdraws the claim, and lands after it: with the release request
+	# beside it, its agent hands it back (a deleted claim would leave it
+	# granted to a run that never uses it)
+	cloud_seed 1 "{\"tags\":{\"runner-pool:pool\":\"acme/web\",\"runner-pool:state\":\"idle\",\"runner-pool:deadline\":\"$future\",\"runner-pool:late-grant\":\"1\"}}" >/dev/null
+	agents
+	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 17 --timeout 2 --interval 100'
+	[ "${#lines[@]}" -eq 0 ]
+	[[ "$stderr" == *"claimed 0 of 1"* ]]
+	# granted to run 17 after the withdrawal (the stand-in wrote it)...
+	granted() {
+		cloud_calls | jq -s -e 'any(.action == "CreateTags"
+			and (.params | to_entries | map(.value) | index("runner-pool:run-id")))' >/dev/null
+	}
+	for _ in $(seq 1 40); do granted && break; sleep 0.25; done
+	granted
+	# ...then handed back: idle, nothing of run 17 left
+	back() {
+		cloud_ctl GET /instances | jq -e '[(.instances // .)[].tags] | length == 1 and all(
+			.["runner-pool:state"] == "idle" and .["runner-pool:run-id"] == null
+			and ([keys[] | select(endswith(":17"))] == []))' >/dev/null
+	}
+	for _ in $(seq 1 40); do back && break; sleep 0.25; done
+	back
 }
 
 @test "pool-claim loses instances granted to an earlier claimant" {
