@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # the model check of the claim protocol (tests/model/claims.py): the
-# protocol holds at the default bound, the model of the old protocol finds
-# the grant after release it had, and every step of the model still names
-# code that exists
+# protocol the code implements (withdraw-request, the default) holds at the
+# default bound, the models of the two earlier protocols find the grants
+# after release they had, and every step of the model still names code
+# that exists
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -11,12 +12,12 @@ M=tests/model/claims.py
 
 @test "model: the claim protocol keeps every invariant at the default bound" {
 	cd "$REPO_ROOT"
-	run -0 python3 "$M" --protocol withdraw-request
-	[[ $output == *"every invariant holds"* ]]
+	run -0 python3 "$M"
+	[[ $output == *"protocol withdraw-request, "*"every invariant holds"* ]]
 }
 
 @test "model: the agent's fix alone leaves a grant in flight past a withdrawal" {
-	# pool-claim still deletes its claims to withdraw them (not yet a
+	# the earlier pool-claim deleted its claims to withdraw them (no
 	# release request): a grant sent before the withdrawal lands after the
 	# run's release when the provision is killed in between
 	cd "$REPO_ROOT"

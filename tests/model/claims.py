@@ -26,8 +26,14 @@ Invariants, checked in every reachable state:
             would do anything but read, and an instance is neither serving
             a run, idle without claims, nor gone.
 
+Protocols: withdraw-request (the default, the code today): a claimant
+withdraws a claim with a release request, which only the agent answers;
+fixed (earlier): the agent drops a released run's claims, a claimant
+deletes its claim to withdraw it; old (before that): neither.
+
 Usage: claims.py [--instances N] [--runs N] [--counts C,..] [--crashes N]
-                 [--lag K] [--protocol fixed|old] [--names] [--quiet]
+                 [--lag K] [--protocol withdraw-request|fixed|old] [--names]
+                 [--quiet]
 Exit status: 0 every invariant holds, 1 a counterexample (printed, the
 shortest), 100 usage.
 """
@@ -51,8 +57,9 @@ WHERE = {
     'claim-add': ('bin/pool-claim.c', 'add_claims'),
     'claim-readback': ('bin/pool-claim.c', 'judge'),
     'claim-giveup': ('bin/pool-claim.c', 'main'),
-    'claim-withdraw': ('bin/pool-claim.c', 'main'),
-    'claim-handback': ('bin/pool-claim.c', 'main'),
+    'claim-stop': ('bin/pool-claim.c', 'main'),
+    'claim-withdraw': ('bin/pool-claim.c', 'ask_release'),
+    'claim-handback': ('bin/pool-claim.c', 'ask_release'),
     'provision-ready': ('libexec/provision', 'ready'),
     'provision-late': ('libexec/provision', 'ready'),
     'provision-fail': ('libexec/provision', 'fail'),
@@ -333,7 +340,7 @@ class Model:
         if pc == 'loop':
             owned, pending = cand.count('O'), cand.count('P')
             if owned >= want or (pending == 0 and 'U' not in cand):
-                yield ('run %d stops claiming' % r, 'claim-withdraw',
+                yield ('run %d stops claiming' % r, 'claim-stop',
                        cl('wd', todo2=tuple(k for k, x in enumerate(cand)
                                            if x in 'PL')))
                 return
@@ -373,9 +380,19 @@ class Model:
                 yield ('run %d withdraws its claim on i%d%s' % (r, k, self.how()),
                        'claim-withdraw', cl('wd', todo2=todo[1:], s0=s2))
                 return
+            if self.wreq:
+                # no look after: a grant landing now is its agent's to
+                # hand back (pool-claim's last look is a read-back of the
+                # loop, before the withdrawal)
+                c2 = ''.join('L' if x == 'P' else x for x in cand)
+                owned = [k for k, x in enumerate(c2) if x == 'O']
+                kept2 = frozenset(owned[:want])
+                yield ('run %d has withdrawn: owns %s' % (r, show(c2)),
+                       'claim-stop', cl('hb', c2, kept2, tuple(owned[want:])))
+                return
             tried = any(x in 'PL' for x in cand)
             c2 = ''.join('P' if x == 'L' else x for x in cand)
-            if tried and not self.wreq:
+            if tried:
                 # late grants become owned
                 c2 = self.judge(insts, c2, r, ('P', 'O'))
             c2 = ''.join('L' if x == 'P' else x for x in c2)
@@ -392,7 +409,7 @@ class Model:
                        'claim-handback', cl('hb', todo2=todo[1:], s0=s2))
             else:
                 yield ('run %d: pool-claim returns %s' % (r, fmt(kept)),
-                       'claim-handback', cl('ready'))
+                       'claim-stop', cl('ready'))
             return
         if pc == 'ready':
             if all(insts[k] is not None and insts[k][0][0] == 'running'
@@ -402,6 +419,15 @@ class Model:
                               and x[0][1] == r and x[0][0] in LIVE)
                 yield ('run %d: all ready; late grants %s' % (r, fmt(extra)),
                        'provision-ready', cl('late', todo2=extra))
+            if self.wreq:
+                # one list of the pool: a release request on each instance
+                # with a claim of the run or granted to it
+                mine = tuple(k for k, x in enumerate(insts) if x is not None and (
+                    r in x[0][2] or (x[0][1] == r and x[0][0] in LIVE)))
+                yield ('run %d: provision times out: fail, lists its claims and '
+                       'instances %s' % (r, fmt(mine)), 'provision-fail',
+                       cl('fail-rel', todo2=mine))
+                return
             yield ('run %d: provision times out: fail' % r, 'provision-fail',
                    cl('fail-wd', todo2=tuple(k for k, x in enumerate(cand) if x != '-')))
             return
@@ -441,9 +467,10 @@ class Model:
         raise AssertionError(pc)
 
     def withdraw(self, inst, r):
-        """A claimant withdraws its claim: today it deletes the claim tag;
-        fixed, it asks the agent to (release:RUN), so that a grant in
-        flight is handed back, and only the agent removes a claim."""
+        """A claimant withdraws its claim: it asks the agent to
+        (release:RUN), so that a grant in flight is handed back, and only
+        the agent removes a claim; before (fixed, old), it deleted the
+        claim tag."""
         snap = inst[0]
         if self.wreq:
             return self.write(inst, (snap[0], snap[1], snap[2], snap[3] | {r}))
@@ -668,10 +695,12 @@ def main(argv):
                     help='instances each run asks for, comma-separated (default 1 each)')
     ap.add_argument('--crashes', type=int, default=1)
     ap.add_argument('--lag', type=int, default=1)
-    ap.add_argument('--protocol', choices=('fixed', 'old', 'withdraw-request'),
-                    default='fixed',
-                    help='old: before the fix; fixed: the code today; '
-                    'withdraw-request: claimants withdraw with a release request too')
+    ap.add_argument('--protocol', choices=('withdraw-request', 'fixed', 'old'),
+                    default='withdraw-request',
+                    help='withdraw-request: the code today, claimants withdraw '
+                    'a claim with a release request; fixed: the agent drops a '
+                    'released run\'s claims, claimants delete theirs; old: '
+                    'before either')
     ap.add_argument('--names', action='store_true',
                     help='print FILE FUNCTION for every kind of step and exit')
     ap.add_argument('--quiet', action='store_true')
