@@ -183,6 +183,24 @@ agents() {
 	[[ "$stderr" == *"TagLimitExceeded: claim lost"* ]]
 }
 
+@test "pool-claim withdraws one by one when an instance has no room for the request" {
+	# i-full reaches 50 tags with the claim (no room for release:18), the
+	# other does not: neither agent answers
+	tags=$(jq -nc --arg d "$future" '[range(45)] | map({key: "k\(.)", value: "v"}) | from_entries
+		+ {"runner-pool:pool":"acme/web","runner-pool:state":"idle","runner-pool:deadline":$d,
+		   "runner-pool:no-grant":"1"}')
+	full=$(cloud_seed 1 "{\"tags\":$tags}")
+	other=$(cloud_seed 1 "{\"tags\":{\"runner-pool:pool\":\"acme/web\",\"runner-pool:state\":\"idle\",\"runner-pool:deadline\":\"$future\",\"runner-pool:no-grant\":\"1\"}}")
+	run -1 --separate-stderr bash -c 'pool-list --state idle | pool-claim --run-id 18 --count 2 --timeout 2 --interval 100'
+	[ "${#lines[@]}" -eq 0 ]
+	[[ "$stderr" == *"$full: TagLimitExceeded: no room for the release request; deleting the claim"* ]]
+	run -0 cloud_ctl GET /instances
+	# the full one: its claim deleted; the other: claim and request
+	jq -e --arg f "$full" --arg o "$other" '(.instances // .) | map({(.id): .tags}) | add
+		| (.[$f] | has("runner-pool:claim:18") or has("runner-pool:release:18") | not)
+		and (.[$o] | has("runner-pool:claim:18") and has("runner-pool:release:18"))' <<<"$output"
+}
+
 @test "pool-claim waits out a throttled read-back: never 'unknown error', never a give-up" {
 	cloud_seed 1 "$IDLE" >/dev/null
 	agents
