@@ -128,7 +128,11 @@ state_of() { pool-list --pool acme/web --id "$1" | jq -r .state; }
 	# the claim timeout is 30 s, which alone the old wait took before the
 	# launch; the silence is judged after 3 polls + 5 s
 	[ $(($(date +%s) - t0)) -lt 30 ]
-	# its claim was withdrawn
+	# its claim was withdrawn with a release request beside it, which only
+	# an agent removes (this one never will: the instance stays idle, never
+	# granted, until its deadline)
 	[ "$(count --state idle)" -eq 1 ]
-	[ "$(pool-list --pool acme/web --state idle | jq '.claims | length')" -eq 0 ]
+	run -0 cloud_ctl GET /instances
+	jq -e '[(.instances // .)[].tags | select(.["runner-pool:state"] == "idle")]
+		| length == 1 and all(has("runner-pool:claim:806") and has("runner-pool:release:806"))' <<<"$output"
 }
