@@ -34,7 +34,7 @@
 #   RP_RUNNER_USER, RP_RUNNER_SUDO, RP_JOB_METADATA
 #                            runner-user, runner-sudo,
 #                            job-metadata                    refresh, agent
-#   RP_PRE_RUNNER            pre-runner-script               refresh (agent: _B64)
+#   RP_PRE_RUNNER            pre-runner-script               refresh (agent: _GZ)
 #   RP_AGENT_POLL            agent-poll-sec                  refresh (agent: RP_POLL)
 #   RP_CLAIM_TTL             claim-ttl-sec                   refresh, agent
 #   RP_GH_TOKEN_FILE, RP_GH_APP_ID, RP_GH_APP_KEY_FILE
@@ -48,7 +48,7 @@
 #   RP_MAX_RUNTIME_SEC       max runtime in s (tests)        provision
 #   RP_RETRIES               retries of a 111 (4)            retry
 #   agent only (user data):  RP_TOKEN_PARAM, RP_MAX_RUNTIME (s), RP_POLL,
-#                            RP_PRE_RUNNER_B64, RP_AGENT_LIB (sourced by
+#                            RP_PRE_RUNNER_GZ, RP_AGENT_LIB (sourced by
 #                            tests); RP_AGENT, RP_UNIT: here-documents
 #   tests only:              RP_TEST_USER, RP_TEST_META (tests/e2e.bash)
 

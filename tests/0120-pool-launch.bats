@@ -44,7 +44,9 @@ teardown() {
 		and .["LaunchTemplateConfigs.1.Overrides.1.InstanceRequirements.AllowedInstanceType.2"] == "m5.*"
 		and .["TagSpecification.1.ResourceType"] == "instance"
 		and (.ClientToken | test("^[0-9a-f]{32}$"))' <<<"$p"
-	# the instances carry the pool's tags from the start
+	# the instances carry the pool's tags from the start (once
+	# DescribeInstances shows them: EC2 is eventually consistent)
+	wait_until 5 pool-list --run-id 42 --state created >/dev/null
 	run -0 pool-list --run-id 42 --state created
 	[ "${#lines[@]}" -eq 3 ]
 	jq -e '(.instance_type | test("^(c|m5)")) ' <<<"${lines[0]}"

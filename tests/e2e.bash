@@ -94,15 +94,6 @@ count() {
 	echo "$n"
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.25 s
-wait_until() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.25
-	done
-}
 
 # job RUN SCRIPT: queue a job for RUN's runners, print its id
 job() {

@@ -175,3 +175,13 @@ cloud_fault() {
 		cloud_ctl POST /faults "{\"faults\":[$f]}" >/dev/null || return 1
 	done
 }
+
+# wait_until SECONDS CMD...: poll CMD every 0.25 s
+wait_until() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.25
+	done
+}
