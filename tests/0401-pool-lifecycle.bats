@@ -164,7 +164,7 @@ teardown() { e2e_teardown; }
 	pool-tag --set "release:4101=$(date +%s%3N)" "$id" >/dev/null
 	pool-tag --set state=running "$id" >/dev/null
 	back() { [ "$(pool-list --pool acme/web --id "$id" | jq -r '"\(.state) \(.run_id)"')" = "idle null" ]; }
-	wait_until 20 back
+	wait_until 60 back
 	# the agent removed the request with the run id
 	! cloud_ctl GET "/instances/$id" | jq -e '.tags | has("runner-pool:release:4101")'
 	[ "$(cloud_ctl GET /github/runners | jq '[.runners[] | select(.status == "online")] | length')" -eq 0 ]
