@@ -36,15 +36,37 @@ find_aws() {
 	done
 }
 
+# aws_server: when the AWS CLI is a Python script, one process of it serves
+# every call (tests/cloud/awscli_server.py: a start costs 1.5 s of CPU);
+# sets AWS_PY to its interpreter, or leaves it empty (each call a process)
+aws_server() {
+	local py i
+	AWS_PY='' AWS_SOCK=$BATS_FILE_TMPDIR/aws.sock
+	py=$(head -n 1 "$AWS" 2>/dev/null) || return 0
+	py=${py#\#!}
+	py=${py%% *}
+	[[ $py == /*python3* ]] && "$py" -c 'import awscli.clidriver' 2>/dev/null || return 0
+	"$py" "$REPO_ROOT/tests/cloud/awscli_server.py" "$AWS_SOCK" \
+		</dev/null >>"$BATS_FILE_TMPDIR/aws-server.log" 2>&1 3>&- &
+	AWS_SERVER_PID=$!
+	for i in $(seq 100); do
+		[ -S "$AWS_SOCK" ] && { AWS_PY=$py; return 0; }
+		sleep 0.1
+	done
+	kill "$AWS_SERVER_PID" 2>/dev/null
+}
+
 setup_file() {
 	load helpers
 	find_aws
-	export AWS E AWS_MISSING
+	[ -z "$AWS" ] || aws_server
+	export AWS E AWS_MISSING AWS_PY AWS_SOCK AWS_SERVER_PID
 	cloud_start "$BATS_FILE_TMPDIR/cloud"
 }
 
 teardown_file() {
 	cloud_stop
+	[ -z "${AWS_SERVER_PID:-}" ] || kill "$AWS_SERVER_PID" 2>/dev/null || true
 }
 
 setup() {
@@ -52,8 +74,9 @@ setup() {
 	cloud_ctl POST /reset >/dev/null
 	# these tests check the shape of replies with the AWS CLI, whose own
 	# retries under throttling only make them slow: no request limits
-	# (the one test of the limits turns them back on)
-	cloud_ctl POST /settings '{"aws_limits":false}' >/dev/null
+	# (the one test of the limits turns them back on); nor EC2's eventual
+	# consistency, which the calls would race (one test turns it on)
+	cloud_ctl POST /settings '{"aws_limits":false,"consistency_ms":0}' >/dev/null
 }
 
 # need_aws: first in every test that runs the AWS CLI; skips, saying why,
@@ -64,7 +87,13 @@ need_aws() {
 
 # aws ARGS...: the AWS CLI against the cloud
 aws() {
-	"${AWS:?no AWS CLI: call need_aws first}" --endpoint-url "$CLOUD_URL" --output json "$@"
+	: "${AWS:?no AWS CLI: call need_aws first}"
+	if [ -n "${AWS_PY:-}" ]; then
+		"$AWS_PY" -S -E "$REPO_ROOT/tests/cloud/awscli_server.py" --client "$AWS_SOCK" \
+			--endpoint-url "$CLOUD_URL" --output json "$@"
+	else
+		"$AWS" --endpoint-url "$CLOUD_URL" --output json "$@"
+	fi
 }
 
 @test "sigv4 verifier passes AWS's test vectors" {
