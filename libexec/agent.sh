@@ -81,14 +81,25 @@ urlenc() {
 	printf '%s' "$_r"
 }
 
-# sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
-sign() {
+# skey SECRET REGION SERVICE DAY: SKEY, SigV4's signing key (hex), derived
+# once for a secret, day, region and service: the last two are kept (the
+# agent signs for ec2 and ssm), and a call in a subshell finds them
+skey() {
+	_kid="$1/$4/$2/$3"
+	if [ "$_kid" = "${_kid1:-}" ]; then SKEY=$_key1; return 0; fi
+	if [ "$_kid" = "${_kid2:-}" ]; then SKEY=$_key2; return 0; fi
 	_k=$(printf '%s' "AWS4$1" | hexof)
-	_k=$(hmac "$_k" "${4%%T*}")
+	_k=$(hmac "$_k" "$4")
 	_k=$(hmac "$_k" "$2")
 	_k=$(hmac "$_k" "$3")
-	_k=$(hmac "$_k" aws4_request)
-	hmac "$_k" "$5"
+	SKEY=$(hmac "$_k" aws4_request)
+	_kid2=${_kid1:-} _key2=${_key1:-} _kid1=$_kid _key1=$SKEY
+}
+
+# sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
+sign() {
+	skey "$1" "$2" "$3" "${4%%T*}"
+	hmac "$SKEY" "$5"
 }
 
 # authz AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
@@ -194,14 +205,19 @@ $P$1
 	return 1
 }
 
-# creds: AK, SK, TK from the instance role
+# creds: AK, SK, TK from the instance role, read again after 2 minutes
+# (the role's credentials are replaced at least 5 minutes before they
+# expire) or when a call says they expired
 creds() {
+	_cn=$(date +%s)
+	[ -n "${AK:-}" ] && [ "$_cn" -lt "${CEXP:-0}" ] && return 0
+	CEXP=0
 	_role=$(md meta-data/iam/security-credentials/) || return 1
 	_j=$(md "meta-data/iam/security-credentials/${_role%%/*}") || return 1
 	AK=$(printf '%s' "$_j" | sed -n 's/.*"AccessKeyId" *: *"\([^"]*\)".*/\1/p')
 	SK=$(printf '%s' "$_j" | sed -n 's/.*"SecretAccessKey" *: *"\([^"]*\)".*/\1/p')
 	TK=$(printf '%s' "$_j" | sed -n 's/.*"Token" *: *"\([^"]*\)".*/\1/p')
-	[ -n "$AK" ] && [ -n "$SK" ]
+	[ -n "$AK" ] && [ -n "$SK" ] && CEXP=$((_cn + 120))
 }
 
 # aws SERVICE ENDPOINT CTYPE BODYFILE [TARGET]: signed POST, reply in $T/out
@@ -214,6 +230,8 @@ aws() {
 			_d=$(date -u +%Y%m%dT%H%M%SZ)
 			_host=${2#*://}
 			_host=${_host%%/*}
+			# the signing key derived here, kept for the next calls
+			skey "$SK" "$REGION" "$1" "${_d%%T*}"
 			_a=$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")
 			# a last look just before sending (a grant: is the claim still
 			# there, its run not released?), and the grant recorded on disk
@@ -233,7 +251,8 @@ aws() {
 			2??) return 0 ;;
 			# throttled; or this instance, not yet visible to the API
 			# that launched it (EC2's eventual consistency: it exists)
-			4??) grep -q -e Throttl -e RequestLimitExceeded \
+			4??) grep -q -e ExpiredToken "$T/out" && CEXP=0
+				grep -q -e Throttl -e RequestLimitExceeded -e ExpiredToken \
 				-e InvalidInstanceID.NotFound "$T/out" ||
 				{ log "$1 call failed: HTTP $_c $(head -c 300 "$T/out")"; return 1; } ;;
 			esac

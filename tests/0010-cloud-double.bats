@@ -97,7 +97,7 @@ aws() {
 }
 
 @test "sigv4 verifier passes AWS's test vectors" {
-	run -0 python3 -m unittest discover -s "$REPO_ROOT/tests/cloud" -p 'test_sigv4.py'
+	run -0 "$PYTHON" -m unittest discover -s "$REPO_ROOT/tests/cloud" -p 'test_sigv4.py'
 	[[ $output == *OK* ]]
 }
 
@@ -467,7 +467,7 @@ aws() {
 	# from one process (burst.py): the CLI, or a tool per call, cannot
 	# outrun a refill of 20 a second on a loaded machine
 	cloud_ctl POST /settings '{"aws_limits":true}' >/dev/null
-	burst() { python3 "$REPO_ROOT/tests/cloud/burst.py" "$CLOUD_URL" "$@" | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' '; }
+	burst() { "$PYTHON" "$REPO_ROOT/tests/cloud/burst.py" "$CLOUD_URL" "$@" | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' '; }
 	# DescribeInstances: 100 at once (plus what refills meanwhile)
 	run -0 burst 200 ec2:DescribeInstances Filter.1.Name=tag:p Filter.1.Value.1=x
 	[[ $output == *"503="* ]]

@@ -506,6 +506,12 @@ class Cloud(object):
         with self.lock:
             self.kill_all()
             self.epoch += 1
+            # the instances' directories go aside (kept to read, never
+            # reused: an instance id may come again after a reset)
+            for sub in ("instances", "stubs"):
+                d = os.path.join(self.state_dir, sub)
+                if os.path.isdir(d):
+                    os.rename(d, "%s.%d" % (d, self.epoch))
             self.timers = []
             self.settings = dict(DEFAULT_SETTINGS)
             self.faults = []
