@@ -58,8 +58,8 @@ idle5() { [ "$(count --state idle)" -ge 5 ]; }
 	p1=$!
 	refresh INPUT_MIN_IDLE=3 INPUT_IDLE_TIME_SEC=600 >"$BATS_TEST_TMPDIR/r2" 2>&1 &
 	p2=$!
-	wait "$p1"
-	wait "$p2"
+	wait "$p1" || { cat "$BATS_TEST_TMPDIR/r1"; false; }
+	wait "$p2" || { cat "$BATS_TEST_TMPDIR/r2"; false; }
 	# past EC2's consistency window: every launch is visible
 	sleep 1.5
 	run -0 count
