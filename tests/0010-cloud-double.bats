@@ -562,7 +562,7 @@ aws() {
 	jq -e '[.InstanceTypeOfferings[].Location] == ["us-east-1a", "us-east-1b"]' <<<"$output"
 }
 
-@test "describe-instances over 5000 instances: pages of 1000 in under 2 s each" {
+@test "describe-instances over 5000 instances: pages of 1000 in under 1 s of CPU each" {
 	need_aws
 	cloud_seed 5000 '{"tags":{"runner-pool:pool":"acme/bench","runner-pool:state":"idle","runner-pool:deadline":"1900000000","runner-pool:class":"c4m8"}}' >/dev/null
 	: >"$BATS_TEST_TMPDIR/log.before"
@@ -570,11 +570,11 @@ aws() {
 	run -0 aws ec2 describe-instances --page-size 1000 --filters Name=tag:runner-pool:pool,Values=acme/bench \
 		--query 'length(Reservations[].Instances[])'
 	[ "$output" = 5000 ]
-	# the cloud logs each request's service time
-	run -0 awk -v from="$lines_before" 'NR > from && / POST \/ 200 / { sub(/ms$/, "", $NF); if ($NF + 0 > max) max = $NF + 0 } END { print max + 0 }' "$CLOUD_DIR/cloud.log"
-	echo "slowest page: ${output} ms" >&3
-	# about 0.5 s on a quiet machine; 2 s leaves room for other test files
-	# running beside this one, and still catches a reply that grows worse
-	# than linearly
-	[ "${output%.*}" -lt 2000 ]
+	# the cloud logs each request's time and the CPU its thread spent: the
+	# CPU, which other test files running beside this one do not inflate
+	run -0 awk -v from="$lines_before" 'NR > from && / POST \/ 200 / { c = $NF; sub(/^cpu=/, "", c); sub(/ms$/, "", c); if (c + 0 > max) max = c + 0 } END { print max + 0 }' "$CLOUD_DIR/cloud.log"
+	echo "most CPU for a page: ${output} ms" >&3
+	# about 0.3 s on a quiet machine; 1 s still catches a reply that grows
+	# worse than linearly
+	[ "${output%.*}" -lt 1000 ]
 }

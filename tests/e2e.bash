@@ -89,15 +89,18 @@ refresh() {
 		INPUT_JOB_METADATA="$RP_TEST_META" "$@" "$REPO_ROOT/entrypoint.sh"
 }
 
+# provision and release get 120 s (a test that wants a failure gives its
+# own): a cold boot takes 10 s on a quiet machine, but test files run
+# several at a time on 2 cores, and a starved boot has taken a minute
 provision() { # RUN COUNT [INPUT_X=Y...]
 	local run=$1 n=$2
 	shift 2
 	env INPUT_MODE=provision INPUT_RUN_ID="$run" INPUT_INSTANCE_COUNT="$n" \
-		INPUT_TIMEOUT_SEC=60 "$@" "$REPO_ROOT/entrypoint.sh"
+		INPUT_TIMEOUT_SEC=120 "$@" "$REPO_ROOT/entrypoint.sh"
 }
 
 release() { # RUN
-	env INPUT_MODE=release INPUT_RUN_ID="$1" INPUT_TIMEOUT_SEC=60 "$REPO_ROOT/entrypoint.sh"
+	env INPUT_MODE=release INPUT_RUN_ID="$1" INPUT_TIMEOUT_SEC=120 "$REPO_ROOT/entrypoint.sh"
 }
 
 # count [pool-list args]: how many instances match
