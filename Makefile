@@ -52,7 +52,14 @@ unit: $(UNIT)
 	@set -e; for t in $(UNIT); do echo "== $$t"; ./$$t $(SUITE); done
 
 BATS ?= bats
-TESTS ?= tests/*.bats
+# the slowest files first (end to end, each a minute or more of agents
+# booting): run several at a time, the short ones fill in around them
+SLOW = tests/0401-pool-lifecycle.bats tests/0411-spot-fallback.bats \
+	tests/0402-pool-expiry.bats tests/0404-runner-version.bats \
+	tests/0403-pool-race.bats tests/0405-agent-service.bats \
+	tests/0406-job-isolation.bats tests/0010-cloud-double.bats
+TESTS ?= $(filter $(wildcard tests/*.bats),$(SLOW)) \
+	$(filter-out $(SLOW),$(wildcard tests/*.bats))
 # bats fails a test still running after this many seconds (bats >= 1.7; it
 # stops the test with ps or pkill, from procps), so that no test can hang
 # `make check`.  The slowest, 0403's race of 10 provisions, took 58 s on 2

@@ -186,7 +186,7 @@ main(int argc, char **argv)
 	struct aws *aws = NULL;
 	struct aws_params p = AWS_PARAMS_INIT;
 	struct xml *x = NULL;
-	int c, dry = 0, created = 0, rc = 0;
+	int c, dry = 0, created = 0, rc = 0, race = 0;
 	cJSON *o = NULL;
 
 	tool_init(argv[0]);
@@ -263,6 +263,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 
+again:
 	aws_param(&p, "LaunchTemplateName", tname);
 	aws_param(&p, "LaunchTemplateVersion.1", "$Default");
 	x = aws_query(aws, "DescribeLaunchTemplateVersions", &p);
@@ -287,6 +288,17 @@ main(int argc, char **argv)
 			aws_param(&p, "TagSpecification.1.Tag.2.Value", arch);
 			x = aws_query(aws, "CreateLaunchTemplate", &p);
 			aws_params_free(&p);
+			/* another writer (a second refresh) created it since we
+			 * looked: read it again, as an update (EC2 is eventually
+			 * consistent: the read may lag the create a little) */
+			if (x == NULL && race < 5 && strcmp(aws_error_code(aws),
+			    "InvalidLaunchTemplateName.AlreadyExistsException") == 0) {
+				error_clear();
+				http_backoff(race++);
+				changed = NULL;
+				created = 0;
+				goto again;
+			}
 			if (x == NULL)
 				goto fail;
 			warnings(x);

@@ -11,7 +11,7 @@ umask 077
 : "${RP_RUNNER_VERSION:=}" "${RP_RUNNER_SHA256:=}"
 : "${RP_RUNNER_BASE_URL:=https://github.com/actions/runner/releases/download}"
 : "${RP_IDLE_TIME:=300}" "${RP_MAX_RUNTIME:=1800}" "${RP_GRACE:=120}"
-: "${RP_POLL:=2}" "${RP_CLAIM_TTL:=120}" "${RP_PRE_RUNNER_B64:=}"
+: "${RP_POLL:=2}" "${RP_CLAIM_TTL:=120}" "${RP_PRE_RUNNER_GZ:=}"
 : "${RP_RUNNER_USER:=runner}" "${RP_RUNNER_SUDO:=false}" "${RP_JOB_METADATA:=false}"
 : "${RP_RUNNER_GROUP:=}"
 P=runner-pool:
@@ -81,14 +81,25 @@ urlenc() {
 	printf '%s' "$_r"
 }
 
-# sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
-sign() {
+# skey SECRET REGION SERVICE DAY: SKEY, SigV4's signing key (hex), derived
+# once for a secret, day, region and service: the last two are kept (the
+# agent signs for ec2 and ssm), and a call in a subshell finds them
+skey() {
+	_kid="$1/$4/$2/$3"
+	if [ "$_kid" = "${_kid1:-}" ]; then SKEY=$_key1; return 0; fi
+	if [ "$_kid" = "${_kid2:-}" ]; then SKEY=$_key2; return 0; fi
 	_k=$(printf '%s' "AWS4$1" | hexof)
-	_k=$(hmac "$_k" "${4%%T*}")
+	_k=$(hmac "$_k" "$4")
 	_k=$(hmac "$_k" "$2")
 	_k=$(hmac "$_k" "$3")
-	_k=$(hmac "$_k" aws4_request)
-	hmac "$_k" "$5"
+	SKEY=$(hmac "$_k" aws4_request)
+	_kid2=${_kid1:-} _key2=${_key1:-} _kid1=$_kid _key1=$SKEY
+}
+
+# sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
+sign() {
+	skey "$1" "$2" "$3" "${4%%T*}"
+	hmac "$SKEY" "$5"
 }
 
 # authz AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
@@ -157,14 +168,56 @@ md() {
 
 tag() { md "meta-data/tags/instance/$P$1" 2>/dev/null; }
 
-# creds: AK, SK, TK from the instance role
+# snap: what a round of the loop reads, in one curl (one process where a
+# tag read costs three): KEYS (the tag keys, one per line), ST, RUN, DL
+# (state, run-id, deadline; empty when absent) and SPOT (1: an interruption
+# notice).  Anything not answered reads as absent, as with tag.
+snap() {
+	_u=$IMDS/latest/meta-data
+	_sc=$(curl -s -m 5 -H @"$T/imds.h" -w '%{http_code} ' \
+		-o "$T/s.keys" "$_u/tags/instance" -o "$T/s.st" "$_u/tags/instance/${P}state" \
+		-o "$T/s.run" "$_u/tags/instance/${P}run-id" \
+		-o "$T/s.dl" "$_u/tags/instance/${P}deadline" \
+		-o "$T/s.spot" "$_u/spot/instance-action" 2>/dev/null)
+	case $_sc in *401*) [ "${1:-}" = again ] || { imds_token && snap again; return; } ;; esac
+	# shellcheck disable=SC2086
+	set -- $_sc
+	KEYS='' ST='' RUN='' DL='' SPOT=''
+	if [ "${1:-}" = 200 ]; then
+		while IFS= read -r _l || [ -n "$_l" ]; do
+			KEYS="$KEYS$_l
+"
+		done <"$T/s.keys"
+	fi
+	[ "${2:-}" = 200 ] && { IFS= read -r ST || :; } <"$T/s.st"
+	[ "${3:-}" = 200 ] && { IFS= read -r RUN || :; } <"$T/s.run"
+	[ "${4:-}" = 200 ] && { IFS= read -r DL || :; } <"$T/s.dl"
+	[ "${5:-}" = 200 ] && SPOT=1
+	return 0
+}
+
+# has KEY: the last snap saw tag KEY
+has() {
+	case "
+$KEYS" in *"
+$P$1
+"*) return 0 ;; esac
+	return 1
+}
+
+# creds: AK, SK, TK from the instance role, read again after 2 minutes
+# (the role's credentials are replaced at least 5 minutes before they
+# expire) or when a call says they expired
 creds() {
+	_cn=$(date +%s)
+	[ -n "${AK:-}" ] && [ "$_cn" -lt "${CEXP:-0}" ] && return 0
+	CEXP=0
 	_role=$(md meta-data/iam/security-credentials/) || return 1
 	_j=$(md "meta-data/iam/security-credentials/${_role%%/*}") || return 1
 	AK=$(printf '%s' "$_j" | sed -n 's/.*"AccessKeyId" *: *"\([^"]*\)".*/\1/p')
 	SK=$(printf '%s' "$_j" | sed -n 's/.*"SecretAccessKey" *: *"\([^"]*\)".*/\1/p')
 	TK=$(printf '%s' "$_j" | sed -n 's/.*"Token" *: *"\([^"]*\)".*/\1/p')
-	[ -n "$AK" ] && [ -n "$SK" ]
+	[ -n "$AK" ] && [ -n "$SK" ] && CEXP=$((_cn + 120))
 }
 
 # aws SERVICE ENDPOINT CTYPE BODYFILE [TARGET]: signed POST, reply in $T/out
@@ -177,6 +230,8 @@ aws() {
 			_d=$(date -u +%Y%m%dT%H%M%SZ)
 			_host=${2#*://}
 			_host=${_host%%/*}
+			# the signing key derived here, kept for the next calls
+			skey "$SK" "$REGION" "$1" "${_d%%T*}"
 			_a=$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")
 			# a last look just before sending (a grant: is the claim still
 			# there, its run not released?), and the grant recorded on disk
@@ -196,7 +251,8 @@ aws() {
 			2??) return 0 ;;
 			# throttled; or this instance, not yet visible to the API
 			# that launched it (EC2's eventual consistency: it exists)
-			4??) grep -q -e Throttl -e RequestLimitExceeded \
+			4??) grep -q -e ExpiredToken "$T/out" && CEXP=0
+				grep -q -e Throttl -e RequestLimitExceeded -e ExpiredToken \
 				-e InvalidInstanceID.NotFound "$T/out" ||
 				{ log "$1 call failed: HTTP $_c $(head -c 300 "$T/out")"; return 1; } ;;
 			esac
@@ -536,8 +592,9 @@ release() {
 # claimant withdrawing) is answered by deleting it with the run's claim,
 # never granted: only this agent removes a claim once it has a request.
 grant() {
-	_keys=$(md meta-data/tags/instance 2>/dev/null | grep -e "^${P}claim:" -e "^${P}release:") ||
-		return 0
+	# the keys of this round's snap (most rounds: nothing to do, no process)
+	case $KEYS in *"${P}claim:"* | *"${P}release:"*) ;; *) return 0 ;; esac
+	_keys=$(printf '%s' "$KEYS" | grep -e "^${P}claim:" -e "^${P}release:") || return 0
 	_rel=$(printf '%s\n' "$_keys" | sed -n "s/^${P}release://p")
 	_now=$(date +%s)
 	_best='' _bestv='' _seen=''
@@ -624,8 +681,8 @@ if [ -x "$RD/config.sh" ]; then
 fi
 if [ ! -f "$ROOT/pre-runner.done" ]; then
 	_pr=ok
-	if [ -n "$RP_PRE_RUNNER_B64" ]; then
-		printf '%s' "$RP_PRE_RUNNER_B64" | openssl base64 -d -A >"$T/pre-runner" &&
+	if [ -n "$RP_PRE_RUNNER_GZ" ]; then
+		printf '%s' "$RP_PRE_RUNNER_GZ" | openssl base64 -d -A | gzip -dc >"$T/pre-runner" &&
 			(cd "$ROOT" && sh "$T/pre-runner") >>"$ROOT/pre-runner.log" 2>&1 ||
 			_pr=failed-$?
 	fi
@@ -646,17 +703,18 @@ RPID=$(cat "$T/runner.pid" 2>/dev/null) || RPID=
 runner_alive || RPID=
 while :; do
 	_now=$(date +%s)
-	if md meta-data/spot/instance-action >/dev/null 2>&1; then
+	snap
+	if [ -n "$SPOT" ]; then
 		tags set state=terminating
 		halt "spot interruption"
 	fi
-	_st=$(tag state) _run=$(tag run-id) _dl=$(tag deadline)
+	_st=$ST _run=$RUN _dl=$DL
 	num "$_dl" 12 || _dl=$((_now + RP_IDLE_TIME))
 	num "$_run" 20 || _run=
 	# a release request for the run it serves (written by the run's release,
 	# a failed provision or a claimant handing back a surplus grant): only
 	# the agent writes the state, so no request is lost to its own writes
-	if [ -n "$_run" ] && [ "$_st" != idle ] && tag "release:$_run" >/dev/null; then
+	if [ -n "$_run" ] && [ "$_st" != idle ] && has "release:$_run"; then
 		_st=releasing
 	fi
 	[ "$_now" -gt $((_dl + RP_GRACE)) ] && halt "past deadline $_dl + $RP_GRACE"
@@ -669,11 +727,11 @@ while :; do
 		fi ;;
 	idle)
 		# asked to leave the pool: never granted again
-		tag retire >/dev/null && retire
+		has retire && retire
 		# metadata may lag the agent's own writes: never grant while a
 		# runner is still configured here; never grant when unhealthy
 		if runner_alive || [ -f "$RD/.runner" ]; then :
-		elif _g=$(cat "$T/grant" 2>/dev/null) && num "$_g" 20; then
+		elif [ -f "$T/grant" ] && { IFS= read -r _g || :; } <"$T/grant" && num "$_g" 20; then
 			# a grant recorded and sent (or not) before a restart: finished
 			regrant "$_g"
 		elif [ -z "$HEALTH" ] && [ "$_now" -lt "$_dl" ]; then

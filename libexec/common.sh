@@ -34,7 +34,7 @@
 #   RP_RUNNER_USER, RP_RUNNER_SUDO, RP_JOB_METADATA
 #                            runner-user, runner-sudo,
 #                            job-metadata                    refresh, agent
-#   RP_PRE_RUNNER            pre-runner-script               refresh (agent: _B64)
+#   RP_PRE_RUNNER            pre-runner-script               refresh (agent: _GZ)
 #   RP_AGENT_POLL            agent-poll-sec                  refresh (agent: RP_POLL)
 #   RP_CLAIM_TTL             claim-ttl-sec                   refresh, agent
 #   RP_GH_TOKEN_FILE, RP_GH_APP_ID, RP_GH_APP_KEY_FILE
@@ -48,7 +48,7 @@
 #   RP_MAX_RUNTIME_SEC       max runtime in s (tests)        provision
 #   RP_RETRIES               retries of a 111 (4)            retry
 #   agent only (user data):  RP_TOKEN_PARAM, RP_MAX_RUNTIME (s), RP_POLL,
-#                            RP_PRE_RUNNER_B64, RP_AGENT_LIB (sourced by
+#                            RP_PRE_RUNNER_GZ, RP_AGENT_LIB (sourced by
 #                            tests); RP_AGENT, RP_UNIT: here-documents
 #   tests only:              RP_TEST_USER, RP_TEST_META (tests/e2e.bash)
 
@@ -132,15 +132,18 @@ endgroup() { [ -n "${GITHUB_ACTIONS:-}" ] && printf '::endgroup::\n' >&2; return
 # a second for long.
 wait_for() {
 	_wend=$(($(date +%s) + $1))
-	_wint=$2
-	_wcur=$2
+	_wint=$(awk -v s="$2" 'BEGIN { printf "%d", s * 1000 }')
+	_wcur=$_wint
 	shift 2
 	while :; do
 		"$@" && return 0
 		[ $? -ne 2 ] || return 1
 		[ "$(date +%s)" -ge "$_wend" ] && return 1
-		sleep "$(jitter "$_wcur")"
-		_wcur=$(awk -v c="$_wcur" -v m="$_wint" \
-			'BEGIN { c *= 1.5; if (c > 4 * m) c = 4 * m; print c }')
+		# (ms, in shell arithmetic: a round costs no process it need not)
+		_wr=$(od -An -N2 -tu2 /dev/urandom)
+		_wj=$((_wcur * (750 + _wr % 500) / 1000))
+		sleep "$((_wj / 1000)).$(printf %03d $((_wj % 1000)))"
+		_wcur=$((_wcur * 3 / 2))
+		[ "$_wcur" -le $((4 * _wint)) ] || _wcur=$((4 * _wint))
 	done
 }

@@ -8,6 +8,6 @@ load helpers
 
 @test "the GitHub double's own test suite passes" {
 	cd "$REPO_ROOT/tests/cloud"
-	run -0 timeout 240 python3 -B github_selftest.py
+	run -0 timeout 240 "$PYTHON" -B github_selftest.py
 	[[ "${lines[-1]}" == OK* ]]
 }

@@ -4,14 +4,19 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	export RUNNER_POOL=acme/web
 }
 
-teardown() {
-	cloud_stop
-}
 
 @test "pool-list prints one object per instance with the documented fields" {
 	cloud_seed 2 '{"tags":{"runner-pool:pool":"acme/web","runner-pool:state":"idle","runner-pool:class":"large","runner-pool:usage":"spot","runner-pool:deadline":"1900000000"},"instance_type":"c5.xlarge"}' >/dev/null

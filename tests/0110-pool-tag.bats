@@ -4,14 +4,19 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	export RUNNER_POOL=acme/web
 }
 
-teardown() {
-	cloud_stop
-}
 
 tag_of() { # ID KEY
 	cloud_ctl GET /instances | jq -r --arg id "$1" --arg k "$2" \

@@ -7,8 +7,16 @@ bats_require_minimum_version 1.5.0
 
 SUBNETS="subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002"
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	cloud_ctl POST /settings '{"run_user_data":false}' >/dev/null
 	export RUNNER_POOL=acme/web
 	printf '#!/bin/sh\ntrue\n' >"$BATS_TEST_TMPDIR/ud"
@@ -17,9 +25,6 @@ setup() {
 	cloud_ctl DELETE /calls >/dev/null
 }
 
-teardown() {
-	cloud_stop
-}
 
 @test "pool-launch makes one CreateFleet with overrides per subnet and tags at launch" {
 	run -0 --separate-stderr pool-launch --subnet "$SUBNETS" --count 3 --run-id 42 \
@@ -44,7 +49,9 @@ teardown() {
 		and .["LaunchTemplateConfigs.1.Overrides.1.InstanceRequirements.AllowedInstanceType.2"] == "m5.*"
 		and .["TagSpecification.1.ResourceType"] == "instance"
 		and (.ClientToken | test("^[0-9a-f]{32}$"))' <<<"$p"
-	# the instances carry the pool's tags from the start
+	# the instances carry the pool's tags from the start (once
+	# DescribeInstances shows them: EC2 is eventually consistent)
+	wait_until 5 pool-list --run-id 42 --state created >/dev/null
 	run -0 pool-list --run-id 42 --state created
 	[ "${#lines[@]}" -eq 3 ]
 	jq -e '(.instance_type | test("^(c|m5)")) ' <<<"${lines[0]}"

@@ -4,17 +4,22 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	export RUNNER_POOL=acme/web
 	now=$(date +%s)
 	past=$((now - 1000))
 	future=$((now + 3600))
 }
 
-teardown() {
-	cloud_stop
-}
 
 @test "pool-reap terminates only expired and broken instances" {
 	expired=$(cloud_seed 2 "{\"tags\":{\"runner-pool:pool\":\"acme/web\",\"runner-pool:state\":\"idle\",\"runner-pool:deadline\":\"$past\"}}")

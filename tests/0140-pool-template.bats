@@ -4,17 +4,22 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	export RUNNER_POOL=acme/web
 	ud=$BATS_TEST_TMPDIR/ud
 	printf '#!/bin/sh\necho agent\n' >"$ud"
 	args=(--ami ami-0a1b2c3d4e5f60001 --instance-profile runner --security-group "sg-0123456789abcdef0 sg-0123456789abcdef1")
 }
 
-teardown() {
-	cloud_stop
-}
 
 @test "pool-template creates the template with IMDSv2, tags in metadata, terminate on shutdown" {
 	run -0 --separate-stderr pool-template "${args[@]}" --user-data "$ud"

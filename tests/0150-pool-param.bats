@@ -4,13 +4,18 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-setup() {
-	cloud_start
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
 }
-
-teardown() {
+teardown_file() {
 	cloud_stop
 }
+setup() {
+	cloud_ctl POST /reset >/dev/null
+}
+
 
 @test "pool-param puts and gets a SecureString; the value never reaches argv or the cloud's log" {
 	secret=s3cr3t-$RANDOM$RANDOM

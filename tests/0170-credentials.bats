@@ -5,17 +5,22 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	export RUNNER_POOL=acme/web
 	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}' >/dev/null
 	saved_key=$AWS_SECRET_ACCESS_KEY
 	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 }
 
-teardown() {
-	cloud_stop
-}
 
 @test "credentials from the shared credentials file and a named profile" {
 	cat >"$AWS_SHARED_CREDENTIALS_FILE" <<-EOF

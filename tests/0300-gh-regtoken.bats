@@ -6,8 +6,16 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	cloud_ctl POST /github/repos '{"repos":["acme/web","solo/tool"],"orgs":["acme"]}' >/dev/null
 	cloud_ctl POST /github/tokens '{"tokens":[
 		{"token":"ghp_classicAll0000000000000000000000","scopes":["repo","admin:org"]},
@@ -18,9 +26,6 @@ setup() {
 	export GITHUB_TOKEN=ghp_classicAll0000000000000000000000
 }
 
-teardown() {
-	cloud_stop
-}
 
 # issued registration tokens (the control API shows their values)
 issued() {

@@ -7,15 +7,20 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	cloud_ctl POST /github/tokens '{"token":"ghp_classicRepo000000000000000000000","scopes":["repo"]}' >/dev/null
 	unset GITHUB_REPOSITORY
 }
 
-teardown() {
-	cloud_stop
-}
 
 gh_calls() { cloud_calls | jq -c 'select(.service == "github")'; }
 sha() { cloud_ctl GET "/github/runner-tarball?version=$1&arch=${2:-x64}" | jq -r .published_sha256; }

@@ -12,8 +12,16 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	cloud_ctl POST /github/repos '{"repos":["acme/web","acme/api","acme/docs"],"orgs":["acme"]}' >/dev/null
 	cloud_ctl POST /github/tokens '{"tokens":[
 		{"token":"ghp_classicAll0000000000000000000000","scopes":["repo","admin:org"]}]}' >/dev/null
@@ -22,9 +30,6 @@ setup() {
 	cloud_ctl POST /github/runner-groups '{"org":"acme","name":"everyone","visibility":"all"}' >/dev/null
 }
 
-teardown() {
-	cloud_stop
-}
 
 gh_calls() {
 	cloud_calls | jq -c 'select(.service == "github")'

@@ -164,7 +164,7 @@ teardown() { e2e_teardown; }
 	pool-tag --set "release:4101=$(date +%s%3N)" "$id" >/dev/null
 	pool-tag --set state=running "$id" >/dev/null
 	back() { [ "$(pool-list --pool acme/web --id "$id" | jq -r '"\(.state) \(.run_id)"')" = "idle null" ]; }
-	wait_until 20 back
+	wait_until 60 back
 	# the agent removed the request with the run id
 	! cloud_ctl GET "/instances/$id" | jq -e '.tags | has("runner-pool:release:4101")'
 	[ "$(cloud_ctl GET /github/runners | jq '[.runners[] | select(.status == "online")] | length')" -eq 0 ]
@@ -251,9 +251,10 @@ bad_refresh() {
 	bad_refresh pool 'has more than one line' "$(printf 'INPUT_POOL=acme/web\r\n::set-output name=x::y')"
 	bad_refresh pool "'acme/w?b' is not a pool name"* "$(printf 'INPUT_POOL=acme/w\033b')"
 	# too big for user data, found before anything is written
-	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$(head -c 12000 /dev/zero | tr '\0' x)"
+	# (gzipped: random text, which gzip cannot shrink much)
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$(head -c 12000 /dev/urandom | base64 -w 64)"
 	[ "$status" -eq 100 ]
-	[[ "${stderr_lines[-1]}" == "refresh: user data would be "*" bytes, over EC2's 16384: pre-runner-script too long by "*" bytes (base64)" ]]
+	[[ "${stderr_lines[-1]}" == "refresh: user data would be "*" bytes, over EC2's 16384: pre-runner-script too long by "*" bytes (gzipped, base64)" ]]
 	[ -z "$(cloud_mutating_calls)" ]
 	# provision's run id: a positive number of at most 20 digits, no call
 	cloud_ctl DELETE /calls >/dev/null
@@ -274,13 +275,19 @@ bad_refresh() {
 }
 
 @test "the user data leaves room for a 4 KiB pre-runner script" {
+	# without one, the user data is at most 11.5 KiB (README: the room left)
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT="
+	[ "$status" -eq 0 ]
+	[[ "$stderr" =~ \(([0-9]+)\ bytes\ of\ user\ data\) ]]
+	[ "${BASH_REMATCH[1]}" -le 11776 ]
+	# 4 KiB that gzip cannot shrink much (a real script shrinks far more)
 	script=$(head -c 3072 /dev/urandom | base64 -w 64)
 	[ "${#script}" -ge 4096 ]
 	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$script"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" =~ \(([0-9]+)\ bytes\ of\ user\ data\) ]]
 	[ "${BASH_REMATCH[1]}" -le 16384 ]
-	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$script$script"
+	run --separate-stderr refresh "INPUT_PRE_RUNNER_SCRIPT=$script$(head -c 3072 /dev/urandom | base64 -w 64)"
 	[ "$status" -eq 100 ]
 	[[ "$stderr" == *"over EC2's 16384: pre-runner-script too long by "* ]]
 }

@@ -8,17 +8,22 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
+# one cloud for the file, reset before each test (a start costs more than
+# most tests)
+setup_file() {
+	cloud_start "$BATS_FILE_TMPDIR/cloud"
+}
+teardown_file() {
+	cloud_stop
+}
 setup() {
-	cloud_start
+	cloud_ctl POST /reset >/dev/null
 	export RUNNER_POOL=acme/web
 	cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
 	cloud_ctl POST /github/tokens '{"token":"ghp_golden00000000000000000000000000001","scopes":["repo"]}' >/dev/null
 	export GITHUB_TOKEN=ghp_golden00000000000000000000000000001
 }
 
-teardown() {
-	cloud_stop
-}
 
 # shapes NAME: the key lists of stdout's records, unique, against the file
 shapes() {

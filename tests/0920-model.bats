@@ -12,7 +12,7 @@ M=tests/model/claims.py
 
 @test "model: the claim protocol keeps every invariant at the default bound" {
 	cd "$REPO_ROOT"
-	run -0 python3 "$M"
+	run -0 "$PYTHON" "$M"
 	[[ $output == *"protocol withdraw-request, "*"every invariant holds"* ]]
 }
 
@@ -21,14 +21,14 @@ M=tests/model/claims.py
 	# release request): a grant sent before the withdrawal lands after the
 	# run's release when the provision is killed in between
 	cd "$REPO_ROOT"
-	run -1 python3 "$M" --protocol fixed
+	run -1 "$PYTHON" "$M" --protocol fixed
 	[[ $output == *"invariant release broken"* ]]
 	[[ $output == *"withdraws its claim on i0 (deletes the claim)"* ]]
 }
 
 @test "model: the old protocol grants to a run after its release" {
 	cd "$REPO_ROOT"
-	run -1 python3 "$M" --protocol old --instances 1 --runs 1
+	run -1 "$PYTHON" "$M" --protocol old --instances 1 --runs 1
 	[[ $output == *"invariant release broken: run 1 was released, and i0 is claimed for it"* ]]
 	[[ $output == *"provision of run 1 is killed"* ]]
 	[[ $output == *"release of run 1 sees it COMPLETE"* ]]
@@ -38,7 +38,7 @@ M=tests/model/claims.py
 
 @test "model: each step names a function or tool that exists" {
 	cd "$REPO_ROOT"
-	run -0 python3 "$M" --names
+	run -0 "$PYTHON" "$M" --names
 	[ "${#lines[@]}" -ge 10 ]
 	for l in "${lines[@]}"; do
 		set -- $l
@@ -50,7 +50,7 @@ M=tests/model/claims.py
 
 @test "model: bad bounds are refused" {
 	cd "$REPO_ROOT"
-	run -100 python3 "$M" --instances 9
+	run -100 "$PYTHON" "$M" --instances 9
 	[[ $output == *"bound out of range"* ]]
-	run -100 python3 "$M" --runs 2 --counts 1
+	run -100 "$PYTHON" "$M" --runs 2 --counts 1
 }

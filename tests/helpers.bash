@@ -18,7 +18,11 @@
 HELPERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$HELPERS_DIR/.." && pwd)
 CLOUD_PY="$HELPERS_DIR/cloud/cloud.py"
-export REPO_ROOT
+# the system's python3 first: a version manager's shim (pyenv's is a bash
+# script that runs more) costs ten times Python's own start, every start
+PYTHON=python3
+[ ! -x /usr/bin/python3 ] || PYTHON=/usr/bin/python3
+export REPO_ROOT PYTHON
 
 _cloud_tmp() {
 	printf '%s\n' "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}}}"
@@ -92,7 +96,7 @@ cloud_start() {
 	mkdir -p "$dir" || return 1
 	CLOUD_DIR=$(cd "$dir" && pwd)
 	rm -f "$CLOUD_DIR/port"
-	python3 "$CLOUD_PY" --port-file "$CLOUD_DIR/port" --state-dir "$CLOUD_DIR" \
+	"$PYTHON" "$CLOUD_PY" --port-file "$CLOUD_DIR/port" --state-dir "$CLOUD_DIR" \
 		--watch-pid "$$" --max-lifetime 3600 \
 		</dev/null >>"$CLOUD_DIR/cloud.out" 2>&1 3>&- &
 	CLOUD_PID=$!
@@ -173,5 +177,15 @@ cloud_fault() {
 	local f
 	for f in "$@"; do
 		cloud_ctl POST /faults "{\"faults\":[$f]}" >/dev/null || return 1
+	done
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.25 s
+wait_until() {
+	local end=$(($(date +%s) + $1))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.25
 	done
 }

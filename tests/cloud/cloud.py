@@ -506,6 +506,12 @@ class Cloud(object):
         with self.lock:
             self.kill_all()
             self.epoch += 1
+            # the instances' directories go aside (kept to read, never
+            # reused: an instance id may come again after a reset)
+            for sub in ("instances", "stubs"):
+                d = os.path.join(self.state_dir, sub)
+                if os.path.isdir(d):
+                    os.rename(d, "%s.%d" % (d, self.epoch))
             self.timers = []
             self.settings = dict(DEFAULT_SETTINGS)
             self.faults = []
@@ -612,6 +618,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         t0 = time.monotonic()
+        c0 = time.thread_time()
         path, _, query = self.path.partition("?")
         try:
             body = self._body()
@@ -647,9 +654,11 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
             status = 500
-        self.cloud.log.write("%s %s %s %d %.1fms\n" % (
+        # the time the reply took, and the CPU this thread spent on it (a
+        # figure that a busy machine does not inflate)
+        self.cloud.log.write("%s %s %s %d %.1fms cpu=%.1fms\n" % (
             time.strftime("%H:%M:%S"), self.command, self.path[:200], status,
-            (time.monotonic() - t0) * 1000))
+            (time.monotonic() - t0) * 1000, (time.thread_time() - c0) * 1000))
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
