@@ -53,3 +53,26 @@ answered() {
 	run -0 cloud_ctl GET "/instances/$id"
 	jq -e '.tags | has("runner-pool:claim:906") and has("runner-pool:release:906")' <<<"$output"
 }
+
+@test "release: a dead agent's claim holds a release up only while an agent could grant it (claim TTL + 30 s)" {
+	refresh INPUT_IDLE_TIME_SEC=600 INPUT_CLAIM_TTL_SEC=5 >/dev/null
+	# idle instances without an agent (no process), each holding a claim of
+	# its run: one stale, one fresh
+	dl=$(($(date +%s) + 600))
+	old=$(($(date +%s%3N) - 40000))
+	new=$(date +%s%3N)
+	seed() {
+		cloud_seed 1 "$(jq -cn --arg d "$dl" --arg k "runner-pool:claim:$1" --arg v "$2" \
+			'{tags: {"runner-pool:pool": "acme/web", "runner-pool:state": "idle",
+			"runner-pool:deadline": $d, ($k): $v}}')"
+	}
+	seed 907 "$old" >/dev/null
+	seed 908 "$new" >/dev/null
+	# past 5 s + 30 s no agent grants it: released at once, the request left
+	run -0 --separate-stderr env INPUT_MODE=release INPUT_RUN_ID=907 INPUT_TIMEOUT_SEC=20 "$REPO_ROOT/entrypoint.sh"
+	[[ "$stderr" == *"released=1"* ]]
+	cloud_ctl GET /instances | jq -e '[(.instances // .)[].tags | select(has("runner-pool:release:907"))] | length == 1'
+	# a fresh claim is waited for (its agent might be granting it)
+	run -1 --separate-stderr env INPUT_MODE=release INPUT_RUN_ID=908 INPUT_TIMEOUT_SEC=3 "$REPO_ROOT/entrypoint.sh"
+	[[ "$stderr" == *"(idle, a claim of the run) still releasing"* ]]
+}
