@@ -97,7 +97,17 @@ none_left() { [ "$(count --state created,claimed,running,idle,releasing)" -eq 0 
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"warning: runner v2.337.0 was superseded on 2026-10-21T10:00:00Z, more than 30 days ago"* ]]
 	run --separate-stderr provision 705 1
-	[ "$status" -eq 0 ]
+	# the runner starts, then its first message poll is refused: provision
+	# sees either the agent's refusal first (and fails fast, naming it, and
+	# leaves nothing) or a runner that never gets a job
+	if [ "$status" -ne 0 ]; then
+		[[ "$stderr" == *"refuses to serve"*"runner-version"* ]]
+		grep -q 'Runner version v2.337.0 is deprecated and cannot receive messages' \
+			"$CLOUD_DIR"/instances/*/runner.log
+		gone() { [ "$(count --state idle,created,claimed,running,releasing)" -eq 0 ]; }
+		wait_until 30 gone
+		return 0
+	fi
 	id=$(jq -r .id <<<"$output")
 	jid=$(job 705 'echo never')
 	sick() { [ "$(pool-list --pool acme/web --id "$id" | jq -r .health)" = runner-version ]; }
