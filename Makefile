@@ -68,7 +68,7 @@ BATS_TEST_TIMEOUT ?= 300
 # test files run this many at a time (bats --jobs, which needs GNU
 # parallel; the tests of one file stay in order): most of a test's time is
 # spent waiting for agents and polls, not on the CPU.  1: one at a time.
-BATS_JOBS ?= 6
+BATS_JOBS ?= 4
 BATS_PARALLEL = $(if $(filter-out 0 1,$(BATS_JOBS)),$(if $(shell command -v parallel),\
 	--jobs $(BATS_JOBS) --no-parallelize-within-files))
 check: all unit
