@@ -71,7 +71,7 @@ teardown_file() {
 
 setup() {
 	cloud_check_endpoints
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	# these tests check the shape of replies with the AWS CLI, whose own
 	# retries under throttling only make them slow: no request limits
 	# (the one test of the limits turns them back on); nor EC2's eventual

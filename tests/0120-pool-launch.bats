@@ -7,16 +7,9 @@ bats_require_minimum_version 1.5.0
 
 SUBNETS="subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002"
 
-# one cloud for the file, reset before each test (a start costs more than
-# most tests)
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-teardown_file() {
-	cloud_stop
-}
+load cloud-file
 setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	cloud_ctl POST /settings '{"run_user_data":false}' >/dev/null
 	export RUNNER_POOL=acme/web
 	printf '#!/bin/sh\ntrue\n' >"$BATS_TEST_TMPDIR/ud"

@@ -5,16 +5,9 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-# one cloud for the file, reset before each test (a start costs more than
-# most tests)
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-teardown_file() {
-	cloud_stop
-}
+load cloud-file
 setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	export RUNNER_POOL=acme/web
 	cloud_seed 1 '{"tags":{"runner-pool:pool":"acme/web"}}' >/dev/null
 	saved_key=$AWS_SECRET_ACCESS_KEY

@@ -6,16 +6,9 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-# one cloud for the file, reset before each test (a start costs more than
-# most tests)
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-teardown_file() {
-	cloud_stop
-}
+load cloud-file
 setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	cloud_ctl POST /github/repos '{"repos":["acme/web","solo/tool"],"orgs":["acme"]}' >/dev/null
 	cloud_ctl POST /github/tokens '{"tokens":[
 		{"token":"ghp_classicAll0000000000000000000000","scopes":["repo","admin:org"]},

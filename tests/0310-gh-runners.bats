@@ -10,16 +10,9 @@ I2=i-00000000000000002
 I3=i-00000000000000003
 I4=i-00000000000000004
 
-# one cloud for the file, reset before each test (a start costs more than
-# most tests)
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-teardown_file() {
-	cloud_stop
-}
+load cloud-file
 setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	cloud_ctl POST /github/repos '{"repos":["acme/web"],"orgs":["acme"]}' >/dev/null
 	cloud_ctl POST /github/tokens '{"tokens":[
 		{"token":"ghp_classicAll0000000000000000000000","scopes":["repo","admin:org"]},

@@ -7,16 +7,9 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-# one cloud for the file, reset before each test (a start costs more than
-# most tests)
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-teardown_file() {
-	cloud_stop
-}
+load cloud-file
 setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	cloud_ctl POST /github/tokens '{"token":"ghp_classicRepo000000000000000000000","scopes":["repo"]}' >/dev/null
 	unset GITHUB_REPOSITORY
 }
@@ -94,7 +87,7 @@ iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 	run --separate-stderr gh-runner-release --version 2.300.0
 	[ "$status" -eq 100 ]
 	[[ "$stderr" == "gh-runner-release: no release 2.300.0 of actions/runner"* ]]
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	for bad in 2.3 2.3.x 02.3.4 "2.3.4
 "; do
 		run --separate-stderr gh-runner-release --version "$bad"

@@ -5,16 +5,9 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-
-teardown_file() {
-	cloud_stop
-}
-
+load cloud-file
 setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 }
 
 # ec2 ACTION [PARAM=VALUE...]: one signed EC2 Query call with curl's SigV4;

@@ -8,16 +8,9 @@ bats_require_minimum_version 1.5.0
 
 DOOR=$REPO_ROOT/ec2-runner-pool
 
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-
-teardown_file() {
-	cloud_stop
-}
-
+load cloud-file
 setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 }
 
 @test "front door: its options are action.yml's inputs, less the mode and the secrets" {

@@ -27,17 +27,11 @@ e2e_no_filter() {
 }
 
 # one cloud per file, reset before each test (its instances' directories
-# set aside, every instance process, job user and filter gone): a start
-# costs more CPU than a reset
-setup_file() {
-	cloud_start "$BATS_FILE_TMPDIR/cloud"
-}
-teardown_file() {
-	cloud_stop
-}
+# set aside, every instance process, job user and filter gone)
+load cloud-file
 
 e2e_setup() {
-	cloud_ctl POST /reset >/dev/null
+	cloud_reset
 	cloud_ctl POST /github/repos '{"repos":["acme/web"]}' >/dev/null
 	cloud_ctl POST /github/tokens '{"token":"ghp_e2e0000000000000000000000000000000001","scopes":["repo"]}' >/dev/null
 	export GITHUB_REPOSITORY=acme/web
@@ -61,7 +55,7 @@ e2e_teardown() {
 	local u d
 	# the cloud stops the test's instances and removes their users and
 	# filters; what a cloud that cannot answer left
-	if ! cloud_ctl POST /reset >/dev/null; then
+	if ! cloud_reset; then
 		cloud_stop
 		[ "${RP_TEST_USER:-root}" != root ] || return 0
 		for d in "$CLOUD_DIR"/instances/i-*; do

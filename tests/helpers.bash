@@ -4,6 +4,7 @@
 #   cloud_start [DIR]       start the cloud (state in DIR, default a tmp dir)
 #   cloud_stop              stop it (kills every instance process)
 #   cloud_ctl METHOD PATH [JSON]   the control API (PATH below /_cloud)
+#   cloud_reset             the cloud as it started (one cloud a file: cloud-file.bash)
 #   cloud_calls [QUERY]     the calls log, JSON Lines
 #   cloud_seed COUNT [JSON] seed COUNT instances, ids on stdout
 #   cloud_mutating_calls [QUERY]   the calls that changed something
@@ -149,6 +150,12 @@ cloud_ctl() {
 	else
 		curl -sS --fail-with-body -X "$method" "$CLOUD_URL/_cloud${path#/_cloud}"
 	fi
+}
+
+# cloud_reset: the cloud as it started (settings, faults, calls, GitHub;
+# every instance stopped, its users and filters removed)
+cloud_reset() {
+	cloud_ctl POST /reset >/dev/null
 }
 
 # cloud_calls [QUERY]: the calls log as JSON Lines (QUERY e.g. service=ec2)
