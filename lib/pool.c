@@ -18,11 +18,26 @@ add_str(cJSON *o, const char *k, const char *v)
 		cJSON_AddNullToObject(o, k);
 }
 
+/*
+ * The deadline tag as a number: 1 to 11 digits (epoch seconds), else
+ * NULL.  Both encoders below use it, so they print the same bytes.  Not
+ * validate_number(): that sets the error, and a throttled read-back must
+ * keep its caller's saved status.
+ */
+static const char *
+deadline_tag(const struct ec2_instance *in)
+{
+	const char *d = ec2_tag(in, POOL_T_DEADLINE);
+	size_t n = d ? strlen(d) : 0;
+
+	return n && n <= 11 && strspn(d, "0123456789") == n ? d : NULL;
+}
+
 cJSON *
 pool_instance_json(const struct ec2_instance *in)
 {
 	cJSON *o = cJSON_CreateObject(), *claims;
-	const char *d = ec2_tag(in, POOL_T_DEADLINE);
+	const char *d = deadline_tag(in);
 	size_t i, pl = strlen(POOL_T_CLAIM);
 
 	if (o == NULL)
@@ -37,10 +52,7 @@ pool_instance_json(const struct ec2_instance *in)
 	add_str(o, "az", in->az);
 	add_str(o, "subnet", in->subnet);
 	add_str(o, "launch_time", in->launch_time);
-	/* digits only, at most 11: checked here, not with validate_number(),
-	 * which would overwrite the caller's saved error (a throttled
-	 * read-back must keep its status) */
-	if (d && *d && strlen(d) <= 11 && strspn(d, "0123456789") == strlen(d))
+	if (d)
 		cJSON_AddNumberToObject(o, "deadline", strtod(d, NULL));
 	else
 		cJSON_AddNullToObject(o, "deadline");
@@ -141,7 +153,7 @@ put_member(struct buf *b, const char *key, const char *v)
 int
 pool_instance_write(struct buf *b, const struct ec2_instance *in)
 {
-	const char *d = ec2_tag(in, POOL_T_DEADLINE);
+	const char *d = deadline_tag(in);
 	size_t i, pl = strlen(POOL_T_CLAIM), nc = 0;
 	int rc = 0;
 
@@ -156,11 +168,7 @@ pool_instance_write(struct buf *b, const struct ec2_instance *in)
 	rc |= put_member(b, ",\"subnet\":", in->subnet);
 	rc |= put_member(b, ",\"launch_time\":", in->launch_time);
 	rc |= buf_puts(b, ",\"deadline\":");
-	if (d && validate_number(d, 0, 99999999999LL, NULL) == 0)
-		rc |= put_num(b, strtod(d, NULL));
-	else
-		rc |= buf_puts(b, "null");
-	error_clear();
+	rc |= d ? put_num(b, strtod(d, NULL)) : buf_puts(b, "null");
 	rc |= put_member(b, ",\"private_ip\":", in->private_ip);
 	rc |= put_member(b, ",\"ec2_state\":", in->state);
 	rc |= put_member(b, ",\"lifecycle\":", in->lifecycle);
