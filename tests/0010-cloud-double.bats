@@ -476,6 +476,12 @@ aws() {
 	# another API has a bucket of its own: all of its tokens are there
 	run -0 burst 60 ec2:DescribeImages
 	[ "$output" = "200=60 " ]
+	# asked with no filter and no pagination: a smaller bucket of its own,
+	# 50 (the filtered one is empty now)
+	run -0 burst 120 ec2:DescribeInstances
+	[[ $output == *"503="* ]]
+	n=${output#200=}; n=${n%% *}
+	[ "$n" -ge 50 ] && [ "$n" -lt 100 ]
 	run -0 jq -r 'select(.code == "RequestLimitExceeded") | .action' <<<"$(cloud_calls service=ec2)"
 	[ "$(sort -u <<<"$output")" = DescribeInstances ]
 	# SSM: GetParameters and GetParameter draw on one bucket of 40 a second

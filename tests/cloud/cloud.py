@@ -93,25 +93,33 @@ GITHUB_PREFIXES = ("/api/v3/", "/_runner/", "/actions/runner/releases/",
                    "/_cloud/github/")
 
 # AWS's request-token buckets (burst, refill per second), per account and
-# region.  EC2 evaluates each API on its own bucket ("each API is evaluated
-# individually ... requests for other API are not affected"): a non-mutating
-# API such as DescribeHosts or DescribeInstances holds 100 tokens and
-# refills 20 a second; mutating APIs have smaller buckets; RunInstances and
+# region, from "Request throttling for the Amazon EC2 API" (its tables of
+# request and resource token bucket sizes, read 2026-12-06).  Each API is
+# evaluated on its own bucket ("requests for other API are not affected"):
+# non-mutating actions hold 100 tokens and refill 20 a second, but
+# DescribeInstances (and a few other describes) asked without a filter and
+# without pagination draw on a smaller bucket of 50, refilled 10 a second;
+# mutating actions not listed otherwise (CreateFleet among them) hold 50
+# and refill 5; "uncategorized" actions have their own figures (CreateTags,
+# DeleteTags 100/10; TerminateInstances, CreateLaunchTemplateVersion,
+# ModifyLaunchTemplate 100/5; RunInstances 5/2).  RunInstances and
 # TerminateInstances also draw one token per instance from a resource
 # bucket (RunInstances 1000, refilled 2 a second; TerminateInstances 1000,
 # 20 a second).
 # https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
 EC2_REQUEST_LIMITS = {
-    "DescribeInstances": (100, 20),
     "CreateTags": (100, 10), "DeleteTags": (100, 10),
-    "TerminateInstances": (100, 5),
-    "RunInstances": (5, 2),
-    # a resource-intensive action (it launches instances), not one of the
-    # cheap mutating ones: its own, small bucket
-    "CreateFleet": (50, 5),
+    "TerminateInstances": (100, 5), "RunInstances": (5, 2),
+    "CreateLaunchTemplateVersion": (100, 5), "ModifyLaunchTemplate": (100, 5),
 }
 EC2_NON_MUTATING = (100, 20)   # Describe*, Get*, other reads: each its own
 EC2_MUTATING = (50, 5)         # any other mutating action: each its own
+# asked with neither a filter nor pagination: a smaller bucket of their own
+EC2_UNFILTERED = ("DescribeInstances", "DescribeInstanceStatus",
+                  "DescribeNetworkInterfaces", "DescribeSecurityGroups",
+                  "DescribeSnapshots", "DescribeSpotInstanceRequests",
+                  "DescribeVolumes")
+EC2_UNFILTERED_LIMITS = (50, 10)
 EC2_RESOURCE_LIMITS = {        # tokens per instance the call acts on
     "RunInstances": (1000, 2), "TerminateInstances": (1000, 20),
 }
@@ -136,6 +144,11 @@ def limit_buckets(service, action, params):
         burst, rate = EC2_REQUEST_LIMITS[action]
     elif action in ec2.MUTATING:
         burst, rate = EC2_MUTATING
+    elif action in EC2_UNFILTERED and not any(
+            k.startswith("Filter.") or k in ("MaxResults", "NextToken")
+            for k in params):
+        burst, rate = EC2_UNFILTERED_LIMITS
+        action = "unfiltered:" + action
     else:
         burst, rate = EC2_NON_MUTATING
     out = [("ec2:" + action, burst, rate, 1)]
