@@ -62,7 +62,7 @@ rec() {
 @test "--list follows every page (250 runners, 100 a page) and only pool runners" {
 	for i in $(seq 1 250); do
 		printf '{"repo":"acme/web","name":"rp-i-%017x-%d"}\n' "$i" "$i"
-	done | while read -r r; do cloud_ctl POST /github/runners "$r" >/dev/null; done
+	done | cloud_ctl_each POST /github/runners >/dev/null
 	seed build-box-1
 	seed build-box-2
 	run -0 --separate-stderr gh-runners --list --scope acme/web
