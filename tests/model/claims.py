@@ -56,9 +56,12 @@ WHERE = {
     'claim-list': ('bin/pool-list.c', 'main'),
     'claim-add': ('bin/pool-claim.c', 'add_claims'),
     'claim-readback': ('bin/pool-claim.c', 'judge'),
-    'claim-giveup': ('bin/pool-claim.c', 'main'),
-    'claim-stop': ('bin/pool-claim.c', 'main'),
+    'claim-giveup': ('bin/pool-claim.c', 'give_up'),
+    'claim-timeout': ('bin/pool-claim.c', 'claim_loop'),
+    'claim-stop': ('bin/pool-claim.c', 'claim_loop'),
     'claim-withdraw': ('bin/pool-claim.c', 'ask_release'),
+    'claim-withdrawn': ('bin/pool-claim.c', 'withdraw'),
+    'claim-return': ('bin/pool-claim.c', 'print_owned'),
     'claim-handback': ('bin/pool-claim.c', 'ask_release'),
     'provision-ready': ('libexec/provision', 'ready'),
     'provision-late': ('libexec/provision', 'ready'),
@@ -368,7 +371,7 @@ class Model:
                     if x == 'P':
                         yield ('run %d gives up its claim on i%d (no answer)' % (r, k),
                                'claim-giveup', cl('loop', setc(cand, k, 'L')))
-            yield ('run %d: claim timeout' % r, 'claim-giveup',
+            yield ('run %d: claim timeout' % r, 'claim-timeout',
                    cl('wd', todo2=tuple(k for k, x in enumerate(cand) if x in 'PL')))
             return
         if pc == 'wd':
@@ -388,7 +391,7 @@ class Model:
                 owned = [k for k, x in enumerate(c2) if x == 'O']
                 kept2 = frozenset(owned[:want])
                 yield ('run %d has withdrawn: owns %s' % (r, show(c2)),
-                       'claim-stop', cl('hb', c2, kept2, tuple(owned[want:])))
+                       'claim-withdrawn', cl('hb', c2, kept2, tuple(owned[want:])))
                 return
             tried = any(x in 'PL' for x in cand)
             c2 = ''.join('P' if x == 'L' else x for x in cand)
@@ -409,7 +412,7 @@ class Model:
                        'claim-handback', cl('hb', todo2=todo[1:], s0=s2))
             else:
                 yield ('run %d: pool-claim returns %s' % (r, fmt(kept)),
-                       'claim-stop', cl('ready'))
+                       'claim-return', cl('ready'))
             return
         if pc == 'ready':
             if all(insts[k] is not None and insts[k][0][0] == 'running'
