@@ -1247,6 +1247,9 @@ main(int argc, char **argv)
 	if (in.types && strlist_split(&in.patterns, in.types,
 	    validate_type_pattern, "--types") == -1)
 		return tool_fail();
+	if (in.patterns.n > EC2_MAX_ALLOWED)
+		return tool_usage("--types: at most %d patterns",
+		    EC2_MAX_ALLOWED);
 
 	check_credentials(&aws, region, profile);
 	if (aws) {
