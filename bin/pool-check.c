@@ -796,7 +796,7 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 	struct ec2_requirements req = { 0, 0, 0, 0, NULL, 0 };
 	struct aws_params p = AWS_PARAMS_INIT;
 	char check[80], azs[MAX_AZS][32], list[200] = "", where[300] = "";
-	char token[2048] = "", none[200] = "";
+	char *token = NULL, none[200] = "";
 	size_t ntypes = 0, nazs = 0, i, j, start;
 	long count[MAX_AZS];
 	struct xml *x, *it;
@@ -857,7 +857,6 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 	}
 	/* DescribeInstanceTypeOfferings, up to 100 types a filter */
 	for (start = 0; start < ntypes; start += 100) {
-		*token = '\0';
 		do {
 			aws_param(&p, "LocationType", "availability-zone");
 			aws_param(&p, "Filter.1.Name", "instance-type");
@@ -867,8 +866,10 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 			aws_param(&p, "Filter.2.Name", "location");
 			for (j = 0; j < nazs; j++)
 				aws_paramf(&p, azs[j], "Filter.2.Value.%zu", j + 1);
-			if (*token)
+			if (token)
 				aws_param(&p, "NextToken", token);
+			free(token);
+			token = NULL;
 			x = aws_query(a, "DescribeInstanceTypeOfferings", &p);
 			aws_params_free(&p);
 			if (x == NULL) {
@@ -882,10 +883,17 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 					if (strcmp(azs[j], xml_text(it,
 					    "location")) == 0)
 						count[j]++;
-			snprintf(token, sizeof(token), "%s", xml_text(x,
-			    "nextToken"));
+			/* as long as EC2 makes it: a cut token would be
+			 * another request */
+			if (*xml_text(x, "nextToken") && (token =
+			    strdup(xml_text(x, "nextToken"))) == NULL) {
+				xml_free(x);
+				error_set(EXIT_TEMP, "out of memory");
+				row_error(check, "check again");
+				return;
+			}
 			xml_free(x);
-		} while (*token);
+		} while (token);
 	}
 	for (j = 0; j < nazs; j++) {
 		cat(where, sizeof(where),
