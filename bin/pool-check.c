@@ -326,24 +326,57 @@ check_token_param(struct aws *a)
 	    "refresh writes /runner-pool/%s/config and regtoken", in.pool);
 }
 
-static void
-check_template(struct aws *a)
+/*
+ * The default version of a launch template (the reply: xml_free), or
+ * NULL with the check's row written: a warning when it does not exist yet
+ * (refresh creates it), else the error.
+ */
+static struct xml *
+default_version(struct aws *a, const char *name, const char *check)
 {
 	struct aws_params p = AWS_PARAMS_INIT;
-	struct xml *x, *v, *d, *g;
+	struct xml *x;
 
-	aws_param(&p, "LaunchTemplateName", tname);
+	aws_param(&p, "LaunchTemplateName", name);
 	aws_param(&p, "LaunchTemplateVersion.1", "$Default");
 	x = aws_query(a, "DescribeLaunchTemplateVersions", &p);
 	aws_params_free(&p);
-	if (x == NULL) {
-		if (ec2_template_missing(a)) {
-			error_clear();
-			row("launch-template", WARN, 0, "run mode: refresh, "
-			    "which creates it", "%s does not exist yet", tname);
-		} else
-			row_error("launch-template", "allow "
-			    "ec2:DescribeLaunchTemplateVersions");
+	if (x != NULL)
+		return x;
+	if (ec2_template_missing(a)) {
+		error_clear();
+		row(check, WARN, 0, "run mode: refresh, which creates it",
+		    "%s does not exist yet", name);
+	} else
+		row_error(check, "allow ec2:DescribeLaunchTemplateVersions");
+	return NULL;
+}
+
+/*
+ * The agent reads its tags through IMDSv2: the template data d enables
+ * instance tags in metadata and requires tokens.  What they are, for the
+ * row, in *tags and *tokens (EC2's defaults where d says nothing).
+ */
+static int
+metadata_ok(const struct xml *d, const char **tags, const char **tokens)
+{
+	*tags = xml_text(d, "metadataOptions/instanceMetadataTags");
+	*tokens = xml_text(d, "metadataOptions/httpTokens");
+	if (!**tags)
+		*tags = "disabled";
+	if (!**tokens)
+		*tokens = "optional";
+	return strcmp(*tags, "enabled") == 0 &&
+	    strcmp(*tokens, "required") == 0;
+}
+
+static void
+check_template(struct aws *a)
+{
+	struct xml *x, *v, *d, *g;
+	const char *tags, *tokens;
+
+	if ((x = default_version(a, tname, "launch-template")) == NULL) {
 		row("metadata-tags", SKIP, 0, "run mode: refresh", "no launch "
 		    "template yet (refresh creates it with instance tags in "
 		    "metadata and IMDSv2 required)");
@@ -357,17 +390,12 @@ check_template(struct aws *a)
 	    "versionNumber"));
 	row("launch-template", OK, 0, NULL, "%s (%s), default version %s",
 	    tname, tid, tversion);
-	if (strcmp(xml_text(d, "metadataOptions/instanceMetadataTags"),
-	    "enabled") || strcmp(xml_text(d, "metadataOptions/httpTokens"),
-	    "required"))
+	if (!metadata_ok(d, &tags, &tokens))
 		row("metadata-tags", FAIL, 0, "run mode: refresh (its template "
 		    "enables instance tags in metadata and requires IMDSv2)",
 		    "version %s: instance tags in metadata %s, IMDSv2 tokens "
 		    "%s: the agent reads its tags through IMDS", tversion,
-		    *xml_text(d, "metadataOptions/instanceMetadataTags") ?
-		    xml_text(d, "metadataOptions/instanceMetadataTags") :
-		    "disabled", *xml_text(d, "metadataOptions/httpTokens") ?
-		    xml_text(d, "metadataOptions/httpTokens") : "optional");
+		    tags, tokens);
 	else
 		row("metadata-tags", OK, 0, NULL, "version %s: instance tags in "
 		    "metadata enabled, IMDSv2 required", tversion);
@@ -406,33 +434,18 @@ check_template(struct aws *a)
 static void
 check_class_template(struct aws *a, const struct klass *k)
 {
-	struct aws_params p = AWS_PARAMS_INIT;
 	char name[200], check[80];
 	const char *tags, *tokens;
 	struct xml *x, *d;
 
 	snprintf(name, sizeof(name), "%.159s/%.39s", tname, k->name);
 	snprintf(check, sizeof(check), "launch-template %.39s", k->name);
-	aws_param(&p, "LaunchTemplateName", name);
-	aws_param(&p, "LaunchTemplateVersion.1", "$Default");
-	x = aws_query(a, "DescribeLaunchTemplateVersions", &p);
-	aws_params_free(&p);
-	if (x == NULL) {
-		if (ec2_template_missing(a)) {
-			error_clear();
-			row(check, WARN, 0, "run mode: refresh, which creates it",
-			    "%s does not exist yet", name);
-		} else
-			row_error(check, "allow ec2:DescribeLaunchTemplateVersions");
+	if ((x = default_version(a, name, check)) == NULL)
 		return;
-	}
 	d = xml_path(x, "launchTemplateVersionSet/item/launchTemplateData");
-	tags = xml_text(d, "metadataOptions/instanceMetadataTags");
-	tokens = xml_text(d, "metadataOptions/httpTokens");
-	if (strcmp(tags, "enabled") || strcmp(tokens, "required"))
+	if (!metadata_ok(d, &tags, &tokens))
 		row(check, FAIL, 0, "run mode: refresh", "%s: instance tags in "
-		    "metadata %s, IMDSv2 tokens %s", name, *tags ? tags :
-		    "disabled", *tokens ? tokens : "optional");
+		    "metadata %s, IMDSv2 tokens %s", name, tags, tokens);
 	else if (strcmp(xml_text(d, "imageId"), k->ami))
 		row(check, WARN, 0, "run mode: refresh (it makes a new "
 		    "version)", "%s launches %s, not the class's %s", name,
@@ -796,7 +809,7 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 	struct ec2_requirements req = { 0, 0, 0, 0, NULL, 0 };
 	struct aws_params p = AWS_PARAMS_INIT;
 	char check[80], azs[MAX_AZS][32], list[200] = "", where[300] = "";
-	char token[2048] = "", none[200] = "";
+	char *token = NULL, none[200] = "";
 	size_t ntypes = 0, nazs = 0, i, j, start;
 	long count[MAX_AZS];
 	struct xml *x, *it;
@@ -857,7 +870,6 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 	}
 	/* DescribeInstanceTypeOfferings, up to 100 types a filter */
 	for (start = 0; start < ntypes; start += 100) {
-		*token = '\0';
 		do {
 			aws_param(&p, "LocationType", "availability-zone");
 			aws_param(&p, "Filter.1.Name", "instance-type");
@@ -867,8 +879,10 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 			aws_param(&p, "Filter.2.Name", "location");
 			for (j = 0; j < nazs; j++)
 				aws_paramf(&p, azs[j], "Filter.2.Value.%zu", j + 1);
-			if (*token)
+			if (token)
 				aws_param(&p, "NextToken", token);
+			free(token);
+			token = NULL;
 			x = aws_query(a, "DescribeInstanceTypeOfferings", &p);
 			aws_params_free(&p);
 			if (x == NULL) {
@@ -882,10 +896,17 @@ check_types(struct aws *a, const struct klass *k, const char *arch)
 					if (strcmp(azs[j], xml_text(it,
 					    "location")) == 0)
 						count[j]++;
-			snprintf(token, sizeof(token), "%s", xml_text(x,
-			    "nextToken"));
+			/* as long as EC2 makes it: a cut token would be
+			 * another request */
+			if (*xml_text(x, "nextToken") && (token =
+			    strdup(xml_text(x, "nextToken"))) == NULL) {
+				xml_free(x);
+				error_set(EXIT_TEMP, "out of memory");
+				row_error(check, "check again");
+				return;
+			}
 			xml_free(x);
-		} while (*token);
+		} while (token);
 	}
 	for (j = 0; j < nazs; j++) {
 		cat(where, sizeof(where),
@@ -1247,6 +1268,9 @@ main(int argc, char **argv)
 	if (in.types && strlist_split(&in.patterns, in.types,
 	    validate_type_pattern, "--types") == -1)
 		return tool_fail();
+	if (in.patterns.n > EC2_MAX_ALLOWED)
+		return tool_usage("--types: at most %d patterns",
+		    EC2_MAX_ALLOWED);
 
 	check_credentials(&aws, region, profile);
 	if (aws) {

@@ -67,10 +67,13 @@ struct cand {
 	double at;		/* when it was claimed, ms */
 };
 
+/* One claim: what the options ask for, and the candidates' states. */
 struct claim {
-	const char *run;
+	const char *run, *region, *profile;
+	long long want, timeout, interval, answer;
 	struct cand *c;
 	size_t n;
+	size_t next;		/* c[next..n-1] are untried */
 	cJSON *owned;		/* records of owned instances, by id */
 };
 
@@ -297,8 +300,9 @@ ask_release(struct aws *a, const char **ids, size_t n, const char *run,
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+/* The options into cl: -1 to go on, else the exit status. */
+static int
+options(int argc, char **argv, struct claim *cl)
 {
 	static const struct option opts[] = {
 		{ "answer-within", required_argument, NULL, 'a' },
@@ -311,157 +315,197 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *region = NULL, *profile = NULL;
-	long long want = 1, timeout = 60, interval = 1000, answer = 15;
-	struct jsonl in = { stdin, "stdin", 0 };
-	struct claim cl;
-	struct aws *aws = NULL;
-	size_t cap = 0, next = 0, i, owned;
-	double end;
-	cJSON *o;
-	int c, r, rc = 0, k = 0, slow = 0;
+	int c;
 
-	tool_init(argv[0]);
-	memset(&cl, 0, sizeof(cl));
 	if ((c = tool_exact_options(argc, argv, opts, NULL)) != 0)
 		return c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (validate_number(optarg, 1, 3600, &answer) == -1)
+			if (validate_number(optarg, 1, 3600, &cl->answer) == -1)
 				return error_wrap("--answer-within"), tool_fail();
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return tool_exit(0);
 		case 'i':
-			if (validate_number(optarg, 10, 60000, &interval) == -1)
+			if (validate_number(optarg, 10, 60000, &cl->interval)
+			    == -1)
 				return error_wrap("--interval"), tool_fail();
 			break;
 		case 'n':
-			if (validate_number(optarg, 1, 100, &want) == -1)
+			if (validate_number(optarg, 1, 100, &cl->want) == -1)
 				return error_wrap("--count"), tool_fail();
 			break;
 		case 'r':
 			if (validate_run_id(optarg) == -1)
 				return error_wrap("--run-id"), tool_fail();
-			cl.run = optarg;
+			cl->run = optarg;
 			break;
 		case 't':
-			if (validate_number(optarg, 1, 3600, &timeout) == -1)
+			if (validate_number(optarg, 1, 3600, &cl->timeout) == -1)
 				return error_wrap("--timeout"), tool_fail();
 			break;
 		default:
-			if (tool_aws_option(c, optarg, NULL, &region, &profile))
+			if (tool_aws_option(c, optarg, NULL, &cl->region,
+			    &cl->profile))
 				break;
 			return tool_bad_option(argv[optind - 1], c == ':', NULL);
 		}
 	}
 	if (optind != argc)
 		return tool_usage("unexpected argument '%s'", argv[optind]);
-	if (cl.run == NULL)
+	if (cl->run == NULL)
 		return tool_usage("--run-id is required");
+	return -1;
+}
 
-	/* candidates: idle (or unknown state), not yet past their deadline */
+/* One candidate more, untried; 0 or -1. */
+static int
+add_candidate(struct claim *cl, const char *id, size_t *cap)
+{
+	if (cl->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct cand *nc;
+
+		if ((nc = realloc(cl->c, ncap * sizeof(*nc))) == NULL)
+			return error_set(EXIT_TEMP, "out of memory");
+		cl->c = nc;
+		*cap = ncap;
+	}
+	snprintf(cl->c[cl->n].id, sizeof(cl->c[0].id), "%s", id);
+	cl->c[cl->n++].st = UNTRIED;
+	return 0;
+}
+
+/*
+ * The candidates from stdin: idle (or unknown state), not yet past their
+ * deadline, each once, at most EC2_BATCH of them.  0, or -1 on a record
+ * without a valid instance id.
+ */
+static int
+read_candidates(struct claim *cl)
+{
+	struct jsonl in = { stdin, "stdin", 0 };
+	size_t cap = 0;
+	cJSON *o;
+	int r;
+
 	while ((r = jsonl_read(&in, &o)) == 1) {
 		const char *id = jsonl_str(o, "id"), *st = jsonl_str(o, "state");
 		cJSON *dl = cJSON_GetObjectItemCaseSensitive(o, "deadline");
 
-		if (id == NULL || validate_instance_id(id) == -1) {
-			if (id == NULL)
-				error_set(EXIT_PERM, "stdin:%lu: no \"id\" "
-				    "string", in.line);
-			else
-				error_wrap("stdin:%lu", in.line);
-			cJSON_Delete(o);
-			goto fail;
-		}
-		if ((st && strcmp(st, "idle") != 0) || (cJSON_IsNumber(dl) &&
-		    dl->valuedouble <= (double)time(NULL)) || find(&cl, id) ||
-		    cl.n == EC2_BATCH) {
-			cJSON_Delete(o);
-			continue;
-		}
-		if (cl.n == cap) {
-			struct cand *nc;
-
-			cap = cap ? cap * 2 : 16;
-			if ((nc = realloc(cl.c, cap * sizeof(*nc))) == NULL) {
-				cJSON_Delete(o);
-				error_set(EXIT_TEMP, "out of memory");
-				goto fail;
-			}
-			cl.c = nc;
-		}
-		snprintf(cl.c[cl.n].id, sizeof(cl.c[0].id), "%s", id);
-		cl.c[cl.n++].st = UNTRIED;
+		if (id == NULL)
+			r = error_set(EXIT_PERM, "stdin:%lu: no \"id\" string",
+			    in.line);
+		else if (validate_instance_id(id) == -1)
+			r = error_wrap("stdin:%lu", in.line);
+		else if ((st && strcmp(st, "idle") != 0) ||
+		    (cJSON_IsNumber(dl) && dl->valuedouble <= (double)time(NULL))
+		    || find(cl, id) || cl->n == EC2_BATCH)
+			r = 0;
+		else
+			r = add_candidate(cl, id, &cap);
 		cJSON_Delete(o);
+		if (r == -1)
+			return -1;
 	}
-	if (r == -1)
-		goto fail;
-	if ((cl.owned = cJSON_CreateObject()) == NULL)
-		goto fail;
-	if (cl.n == 0) {
-		tool_log("no idle candidates");
-		rc = EXIT_NO;
-		goto out;
-	}
-	/* a random order spreads concurrent claimants over the pool */
-	for (i = cl.n - 1; i > 0; i--) {
+	return r;
+}
+
+/* A random order spreads concurrent claimants over the pool. */
+static void
+shuffle(struct claim *cl)
+{
+	size_t i, j;
+
+	for (i = cl->n - 1; i > 0; i--) {
 		unsigned int x = 0;
-		size_t j;
 		struct cand t;
 
 		RAND_bytes((unsigned char *)&x, sizeof(x));
 		j = x % (i + 1);
-		t = cl.c[i];
-		cl.c[i] = cl.c[j];
-		cl.c[j] = t;
+		t = cl->c[i];
+		cl->c[i] = cl->c[j];
+		cl->c[j] = t;
 	}
-	if ((aws = aws_new(region, profile)) == NULL)
-		goto fail;
+}
 
-	end = now_ms() + (double)timeout * 1000;
-	while (count(&cl, OWNED) < (size_t)want && now_ms() < end) {
-		long long need = want - (long long)count(&cl, OWNED) -
-		    (long long)count(&cl, PENDING);
-		const char *batch[EC2_BATCH];
-		size_t nb = 0;
+/* The next untried candidates into batch, as many as are still needed,
+ * now pending; how many. */
+static size_t
+take_batch(struct claim *cl, const char **batch)
+{
+	long long need = cl->want - (long long)count(cl, OWNED) -
+	    (long long)count(cl, PENDING);
+	size_t nb = 0;
 
-		/* candidates from 'next' on are untried */
-		while (need > 0 && next < cl.n) {
-			cl.c[next].st = PENDING;
-			cl.c[next].at = now_ms();
-			batch[nb++] = cl.c[next++].id;
-			need--;
+	while (need > 0 && cl->next < cl->n) {
+		cl->c[cl->next].st = PENDING;
+		cl->c[cl->next].at = now_ms();
+		batch[nb++] = cl->c[cl->next++].id;
+		need--;
+	}
+	return nb;
+}
+
+/* No answer in time: the agent is dead or stuck; the claim is withdrawn
+ * with the others at the end (a late grant is still seen there, and
+ * handed back if not needed). */
+static void
+give_up(struct claim *cl)
+{
+	size_t i;
+
+	for (i = 0; i < cl->next; i++)
+		if (cl->c[i].st == PENDING &&
+		    now_ms() - cl->c[i].at > (double)cl->answer * 1000) {
+			tool_log("%s: no answer from its agent in %llds; "
+			    "trying another", cl->c[i].id, cl->answer);
+			cl->c[i].st = LOST;
 		}
-		if (nb && add_claims(aws, &cl, batch, nb) == -1) {
-			if (error_status() != EXIT_TEMP) {
-				rc = -1;
-				goto withdraw;
-			}
+}
+
+/*
+ * Claim and read back until 'want' are owned, the candidates run out, or
+ * the time is up.  A throttled call is waited out while time remains.
+ * 0, or -1 on a permanent error (the claims are then withdrawn all the
+ * same).
+ */
+static int
+claim_loop(struct aws *aws, struct claim *cl)
+{
+	double end = now_ms() + (double)cl->timeout * 1000;
+	int k = 0, slow = 0;
+	size_t i;
+
+	while (count(cl, OWNED) < (size_t)cl->want && now_ms() < end) {
+		const char *batch[EC2_BATCH];
+		size_t nb = take_batch(cl, batch);
+
+		if (nb && add_claims(aws, cl, batch, nb) == -1) {
+			if (error_status() != EXIT_TEMP)
+				return -1;
 			/* throttled (CreateTags is all or nothing: none was
 			 * tagged): the same batch again, later */
 			tool_log("claiming: %s; again later", error_msg());
 			error_clear();
 			for (i = 0; i < nb; i++)
-				cl.c[--next].st = UNTRIED;
-			nap(wait_ms(interval, ++slow), end);
+				cl->c[--cl->next].st = UNTRIED;
+			nap(wait_ms(cl->interval, ++slow), end);
 			continue;
 		}
 		if (nb)
 			k = 0;		/* new claims: their grants come anew */
-		if (count(&cl, PENDING) == 0) {
-			if (next < cl.n)
+		if (count(cl, PENDING) == 0) {
+			if (cl->next < cl->n)
 				continue;	/* that batch was lost: next */
 			break;
 		}
-		nap(wait_ms(interval, k++ + slow), end);
-		if (readback(aws, &cl, is_pending) == -1) {
-			if (error_status() != EXIT_TEMP) {
-				rc = -1;
-				goto withdraw;
-			}
+		nap(wait_ms(cl->interval, k++ + slow), end);
+		if (readback(aws, cl, is_pending) == -1) {
+			if (error_status() != EXIT_TEMP)
+				return -1;
 			/* throttled: wait longer, never give up while time
 			 * remains */
 			tool_log("reading back: %s; again later", error_msg());
@@ -471,70 +515,117 @@ main(int argc, char **argv)
 		}
 		if (slow > 0)
 			slow--;
-		/* no answer in time: the agent is dead or stuck; the claim is
-		 * withdrawn with the others at the end (a late grant is still
-		 * seen there, and handed back if not needed) */
-		for (i = 0; i < next; i++)
-			if (cl.c[i].st == PENDING &&
-			    now_ms() - cl.c[i].at > (double)answer * 1000) {
-				tool_log("%s: no answer from its agent in %llds; "
-				    "trying another", cl.c[i].id, answer);
-				cl.c[i].st = LOST;
-			}
+		give_up(cl);
 	}
-withdraw:
-	/* a last look first (grants up to now are owned), then every claim
-	 * not granted is withdrawn with a release request: a grant landing
-	 * after it is its agent's to hand back, never owned here */
-	{
-		const char *ids[EC2_BATCH];
-		size_t n = 0;
+	return 0;
+}
 
-		if (rc == 0 && count(&cl, OWNED) < (size_t)want &&
-		    count(&cl, PENDING) > 0 &&
-		    readback(aws, &cl, is_pending) == -1) {
-			tool_log("reading back: %s", error_msg());
+/*
+ * A last look first (grants up to now are owned; not after an error),
+ * then every claim not granted is withdrawn with a release request: a
+ * grant landing after it is its agent's to hand back, never owned here.
+ * Only the tried candidates stay in cl.  0 or -1.
+ */
+static int
+withdraw(struct aws *aws, struct claim *cl, int rc)
+{
+	const char *ids[EC2_BATCH];
+	size_t i, n = 0;
+
+	if (rc == 0 && count(cl, OWNED) < (size_t)cl->want &&
+	    count(cl, PENDING) > 0 && readback(aws, cl, is_pending) == -1) {
+		tool_log("reading back: %s", error_msg());
+		error_clear();
+	}
+	for (i = 0; i < cl->next; i++)
+		if (cl->c[i].st != OWNED)
+			ids[n++] = cl->c[i].id;
+	cl->n = cl->next;
+	if (ask_release(aws, ids, n, cl->run, cl->interval) == -1) {
+		tool_log("withdrawing claims: %s", error_msg());
+		return -1;
+	}
+	return 0;
+}
+
+/* Keep at most 'want': hand the rest back with a release request (only
+ * the agent writes the state).  A failure is logged; it fails the run
+ * only if something else did (its error is then the one shown). */
+static void
+hand_back(struct aws *aws, struct claim *cl, int rc)
+{
+	const char *ids[EC2_BATCH];
+	size_t i, n = 0, owned = 0;
+
+	for (i = 0; i < cl->n; i++)
+		if (cl->c[i].st == OWNED && owned++ >= (size_t)cl->want) {
+			tool_log("%s: granted beyond %lld, handed back",
+			    cl->c[i].id, cl->want);
+			ids[n++] = cl->c[i].id;
+		}
+	if (ask_release(aws, ids, n, cl->run, cl->interval) == -1) {
+		tool_log("handing back: %s", error_msg());
+		if (rc == 0)
 			error_clear();
-		}
-		for (i = 0; i < next; i++)
-			if (cl.c[i].st != OWNED)
-				ids[n++] = cl.c[i].id;
-		if (ask_release(aws, ids, n, cl.run, interval) == -1) {
-			tool_log("withdrawing claims: %s", error_msg());
-			rc = -1;
-		}
-		cl.n = next;
 	}
-	/* keep at most 'want'; hand the rest back first (a release request:
-	 * only the agent writes the state), then print those kept */
-	{
-		const char *ids[EC2_BATCH];
-		size_t n = 0;
+}
 
-		for (i = 0, owned = 0; i < cl.n; i++)
-			if (cl.c[i].st == OWNED && owned++ >= (size_t)want) {
-				tool_log("%s: granted beyond %lld, handed back",
-				    cl.c[i].id, want);
-				ids[n++] = cl.c[i].id;
-			}
-		if (ask_release(aws, ids, n, cl.run, interval) == -1) {
-			tool_log("handing back: %s", error_msg());
-			if (rc == 0)
-				error_clear();
-		}
-	}
-	for (i = 0, owned = 0; i < cl.n && owned < (size_t)want; i++) {
-		if (cl.c[i].st != OWNED)
+/* One record per instance kept, up to 'want'; how many, or -1. */
+static long
+print_owned(const struct claim *cl)
+{
+	size_t i;
+	long owned = 0;
+
+	for (i = 0; i < cl->n && owned < cl->want; i++) {
+		if (cl->c[i].st != OWNED)
 			continue;
-		o = cJSON_GetObjectItemCaseSensitive(cl.owned, cl.c[i].id);
-		if (jsonl_write(stdout, o) == -1)
-			goto fail;
+		if (jsonl_write(stdout, cJSON_GetObjectItemCaseSensitive(
+		    cl->owned, cl->c[i].id)) == -1)
+			return -1;
 		owned++;
 	}
-	if (rc == -1)
+	return owned;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct claim cl;
+	struct aws *aws = NULL;
+	long owned;
+	int rc;
+
+	tool_init(argv[0]);
+	memset(&cl, 0, sizeof(cl));
+	cl.want = 1;
+	cl.timeout = 60;
+	cl.interval = 1000;
+	cl.answer = 15;
+	if ((rc = options(argc, argv, &cl)) != -1)
+		return rc;
+	if (read_candidates(&cl) == -1)
 		goto fail;
-	if (owned < (size_t)want) {
-		tool_log("claimed %zu of %lld", owned, want);
+	if ((cl.owned = cJSON_CreateObject()) == NULL) {
+		error_set(EXIT_TEMP, "out of memory");
+		goto fail;
+	}
+	if (cl.n == 0) {
+		tool_log("no idle candidates");
+		rc = EXIT_NO;
+		goto out;
+	}
+	shuffle(&cl);
+	if ((aws = aws_new(cl.region, cl.profile)) == NULL)
+		goto fail;
+	rc = claim_loop(aws, &cl);
+	if (withdraw(aws, &cl, rc) == -1)
+		rc = -1;
+	hand_back(aws, &cl, rc);
+	if ((owned = print_owned(&cl)) == -1 || rc == -1)
+		goto fail;
+	if (owned < cl.want) {
+		tool_log("claimed %ld of %lld", owned, cl.want);
 		rc = EXIT_NO;
 	}
 	goto out;

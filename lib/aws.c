@@ -89,6 +89,15 @@ aws_error_code(const struct aws *a)
 }
 
 void
+aws_params_fail(struct aws_params *p, int status, const char *why)
+{
+	if (p->status)
+		return;
+	p->status = status;
+	p->why = why;
+}
+
+void
 aws_param(struct aws_params *p, const char *key, const char *value)
 {
 	if (p->status)
@@ -96,10 +105,8 @@ aws_param(struct aws_params *p, const char *key, const char *value)
 	if ((p->body.len && buf_putc(&p->body, '&') == -1) ||
 	    buf_urlencode(&p->body, key, strlen(key), 0) == -1 ||
 	    buf_putc(&p->body, '=') == -1 ||
-	    buf_urlencode(&p->body, value, strlen(value), 0) == -1) {
-		p->status = error_status();
-		p->why = "out of memory";
-	}
+	    buf_urlencode(&p->body, value, strlen(value), 0) == -1)
+		aws_params_fail(p, error_status(), "out of memory");
 }
 
 void
@@ -113,10 +120,7 @@ aws_paramf(struct aws_params *p, const char *value, const char *keyfmt, ...)
 	n = vsnprintf(key, sizeof(key), keyfmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(key)) {
-		if (!p->status) {
-			p->status = EXIT_PERM;
-			p->why = "parameter name too long";
-		}
+		aws_params_fail(p, EXIT_PERM, "parameter name too long");
 		return;
 	}
 	aws_param(p, key, value);

@@ -46,6 +46,9 @@ const char *aws_creds_source(const struct aws *);
 const char *aws_error_code(const struct aws *);
 
 void aws_param(struct aws_params *, const char *key, const char *value);
+/* A request its builder cannot make whole: why (a static string) sticks,
+ * as a failed parameter's would, unless one failed before. */
+void aws_params_fail(struct aws_params *, int status, const char *why);
 void aws_paramf(struct aws_params *, const char *value, const char *keyfmt,
     ...) __attribute__((format(printf, 3, 4)));
 void aws_params_free(struct aws_params *);

@@ -494,6 +494,12 @@ ec2_requirements_params(struct aws_params *p, const char *prefix,
 	char num[32];
 	size_t i;
 
+	/* never a shorter list than asked for: that would allow other types */
+	if (r->nallowed > EC2_MAX_ALLOWED) {
+		aws_params_fail(p, EXIT_PERM, "more than 400 allowed instance "
+		    "type patterns");
+		return;
+	}
 	snprintf(num, sizeof(num), "%lld", r->vcpu_min);
 	aws_paramf(p, num, "%s.VCpuCount.Min", prefix);
 	if (r->vcpu_max) {
@@ -506,7 +512,7 @@ ec2_requirements_params(struct aws_params *p, const char *prefix,
 		snprintf(num, sizeof(num), "%lld", r->mem_max);
 		aws_paramf(p, num, "%s.MemoryMiB.Max", prefix);
 	}
-	for (i = 0; i < r->nallowed && i < EC2_MAX_ALLOWED; i++)
+	for (i = 0; i < r->nallowed; i++)
 		aws_paramf(p, r->allowed[i], "%s.AllowedInstanceType.%zu",
 		    prefix, i + 1);
 }

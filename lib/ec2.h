@@ -79,7 +79,9 @@ int ec2_terminate(struct aws *, const char *const *ids, size_t n,
 /*
  * What an instance type must have, as EC2's InstanceRequirements: vCPUs and
  * memory in MiB (a max of 0: no maximum), and at most EC2_MAX_ALLOWED
- * AllowedInstanceTypes wildcard patterns (none: any type).
+ * AllowedInstanceTypes wildcard patterns (none: any type; more: the
+ * request is refused, see aws_params_fail()).
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceRequirementsRequest.html
  */
 #define EC2_MAX_ALLOWED 400
 struct ec2_requirements {

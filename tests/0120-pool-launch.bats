@@ -42,6 +42,13 @@ setup() {
 		and .["LaunchTemplateConfigs.1.Overrides.1.InstanceRequirements.AllowedInstanceType.2"] == "m5.*"
 		and .["TagSpecification.1.ResourceType"] == "instance"
 		and (.ClientToken | test("^[0-9a-f]{32}$"))' <<<"$p"
+	# the pool's tag set, once: one tag specification, each key once
+	jq -e '[keys[] | select(startswith("TagSpecification."))
+		| select(startswith("TagSpecification.1.") | not)] == []
+		and ([to_entries[] | select(.key | test("^TagSpecification\\.1\\.Tag\\.[0-9]+\\.Key$"))
+		| .value] | sort) == ["runner-pool:class", "runner-pool:deadline",
+		"runner-pool:pool", "runner-pool:run-id", "runner-pool:state",
+		"runner-pool:usage"]' <<<"$p"
 	# the instances carry the pool's tags from the start (once
 	# DescribeInstances shows them: EC2 is eventually consistent)
 	wait_until 5 pool-list --run-id 42 --state created >/dev/null

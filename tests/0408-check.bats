@@ -335,6 +335,10 @@ detail() {
 	run -100 --separate-stderr pool-check --pool acme/web --token=secret
 	[[ "$stderr" != *secret* ]]
 	run -100 --separate-stderr pool-check --pool 'bad pool'
+	# more patterns than EC2 takes: refused, never cut to 400
+	run -100 --separate-stderr pool-check --pool acme/web \
+		--types "$(printf 'c%d.* ' $(seq 401))"
+	[[ "$stderr" == "pool-check: --types: at most 400 patterns"* ]]
 	[ -z "$(cloud_calls)" ]
 }
 

@@ -56,9 +56,12 @@ WHERE = {
     'claim-list': ('bin/pool-list.c', 'main'),
     'claim-add': ('bin/pool-claim.c', 'add_claims'),
     'claim-readback': ('bin/pool-claim.c', 'judge'),
-    'claim-giveup': ('bin/pool-claim.c', 'main'),
-    'claim-stop': ('bin/pool-claim.c', 'main'),
+    'claim-giveup': ('bin/pool-claim.c', 'give_up'),
+    'claim-timeout': ('bin/pool-claim.c', 'claim_loop'),
+    'claim-stop': ('bin/pool-claim.c', 'claim_loop'),
     'claim-withdraw': ('bin/pool-claim.c', 'ask_release'),
+    'claim-withdrawn': ('bin/pool-claim.c', 'withdraw'),
+    'claim-return': ('bin/pool-claim.c', 'print_owned'),
     'claim-handback': ('bin/pool-claim.c', 'ask_release'),
     'provision-ready': ('libexec/provision', 'ready'),
     'provision-late': ('libexec/provision', 'ready'),
@@ -313,6 +316,14 @@ class Model:
         snap = inst[0]
         return put(s, 0, k, self.write(inst, (snap[0], snap[1], snap[2],
                                               snap[3] | {r})))
+
+    def request_withdraw(self, s, insts, k, r):
+        """s with run r's claim on instance k withdrawn, if it is still
+        there (see withdraw())."""
+        if insts[k] is None:
+            return s
+        return put(s, 0, k, self.withdraw(insts[k], r))
+
     def claimant_steps(self, s, r):
         insts, agents, cls, rels, left = s
         pc, cand, kept, todo = cls[r - 1]
@@ -320,6 +331,15 @@ class Model:
 
         def cl(pc2, cand2=cand, kept2=kept, todo2=todo, s0=s):
             return put(s0, 2, r - 1, (pc2, cand2, kept2, todo2))
+
+        def first_of_todo(kind, act, label):
+            """The step on the first instance left in todo, one at a time
+            in pc: act (request_release or request_withdraw) writes on it;
+            label names the step ({r} the run, {k} the instance, {how} how
+            a claim is withdrawn)."""
+            k = todo[0]
+            return (label.format(r=r, k=k, how=self.how()), kind,
+                    cl(pc, todo2=todo[1:], s0=act(s, insts, k, r)))
 
         if pc in ('returned', 'failed', 'dead'):
             return
@@ -368,17 +388,13 @@ class Model:
                     if x == 'P':
                         yield ('run %d gives up its claim on i%d (no answer)' % (r, k),
                                'claim-giveup', cl('loop', setc(cand, k, 'L')))
-            yield ('run %d: claim timeout' % r, 'claim-giveup',
+            yield ('run %d: claim timeout' % r, 'claim-timeout',
                    cl('wd', todo2=tuple(k for k, x in enumerate(cand) if x in 'PL')))
             return
         if pc == 'wd':
             if todo:
-                k = todo[0]
-                s2 = s
-                if insts[k] is not None:
-                    s2 = put(s, 0, k, self.withdraw(insts[k], r))
-                yield ('run %d withdraws its claim on i%d%s' % (r, k, self.how()),
-                       'claim-withdraw', cl('wd', todo2=todo[1:], s0=s2))
+                yield first_of_todo('claim-withdraw', self.request_withdraw,
+                                    'run {r} withdraws its claim on i{k}{how}')
                 return
             if self.wreq:
                 # no look after: a grant landing now is its agent's to
@@ -388,7 +404,7 @@ class Model:
                 owned = [k for k, x in enumerate(c2) if x == 'O']
                 kept2 = frozenset(owned[:want])
                 yield ('run %d has withdrawn: owns %s' % (r, show(c2)),
-                       'claim-stop', cl('hb', c2, kept2, tuple(owned[want:])))
+                       'claim-withdrawn', cl('hb', c2, kept2, tuple(owned[want:])))
                 return
             tried = any(x in 'PL' for x in cand)
             c2 = ''.join('P' if x == 'L' else x for x in cand)
@@ -403,13 +419,11 @@ class Model:
             return
         if pc == 'hb':
             if todo:
-                k = todo[0]
-                s2 = self.request_release(s, insts, k, r)
-                yield ('run %d hands i%d back: release:%d' % (r, k, r),
-                       'claim-handback', cl('hb', todo2=todo[1:], s0=s2))
+                yield first_of_todo('claim-handback', self.request_release,
+                                    'run {r} hands i{k} back: release:{r}')
             else:
                 yield ('run %d: pool-claim returns %s' % (r, fmt(kept)),
-                       'claim-stop', cl('ready'))
+                       'claim-return', cl('ready'))
             return
         if pc == 'ready':
             if all(insts[k] is not None and insts[k][0][0] == 'running'
@@ -433,22 +447,16 @@ class Model:
             return
         if pc == 'late':
             if todo:
-                k = todo[0]
-                s2 = self.request_release(s, insts, k, r)
-                yield ('run %d hands late grant i%d back' % (r, k),
-                       'provision-late', cl('late', todo2=todo[1:], s0=s2))
+                yield first_of_todo('provision-late', self.request_release,
+                                    'run {r} hands late grant i{k} back')
             else:
                 yield ('run %d: provision RETURNS %s' % (r, fmt(kept)),
                        'provision-ready', cl('returned'))
             return
         if pc == 'fail-wd':
             if todo:
-                k = todo[0]
-                s2 = s
-                if insts[k] is not None:
-                    s2 = put(s, 0, k, self.withdraw(insts[k], r))
-                yield ('run %d (failing) withdraws its claim on i%d%s' % (r, k, self.how()),
-                       'provision-fail', cl('fail-wd', todo2=todo[1:], s0=s2))
+                yield first_of_todo('provision-fail', self.request_withdraw,
+                                    'run {r} (failing) withdraws its claim on i{k}{how}')
             else:
                 mine = tuple(k for k, x in enumerate(insts)
                              if x is not None and x[0][1] == r and x[0][0] in LIVE)
@@ -457,10 +465,8 @@ class Model:
             return
         if pc == 'fail-rel':
             if todo:
-                k = todo[0]
-                s2 = self.request_release(s, insts, k, r)
-                yield ('run %d (failing) hands i%d back' % (r, k),
-                       'provision-fail', cl('fail-rel', todo2=todo[1:], s0=s2))
+                yield first_of_todo('provision-fail', self.request_release,
+                                    'run {r} (failing) hands i{k} back')
             else:
                 yield ('run %d: provision FAILS' % r, 'provision-fail', cl('failed'))
             return

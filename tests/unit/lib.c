@@ -309,6 +309,30 @@ test_requirements(void)
 	CHECK_STR(p.body.s, "Y.VCpuCount.Min=2&Y.VCpuCount.Max=8&"
 	    "Y.MemoryMiB.Min=4096&Y.MemoryMiB.Max=16384");
 	aws_params_free(&p);
+	/* a longer list than EC2 takes is refused, never cut (a shorter
+	 * list would allow other types) */
+	{
+		const char *many[EC2_MAX_ALLOWED + 1];
+		size_t i;
+
+		for (i = 0; i <= EC2_MAX_ALLOWED; i++)
+			many[i] = "c5.*";
+		r.allowed = many;
+		r.nallowed = EC2_MAX_ALLOWED;
+		ec2_requirements_params(&p, "Z", &r);
+		CHECK(p.status == 0);
+		aws_params_free(&p);
+		r.nallowed = EC2_MAX_ALLOWED + 1;
+		aws_param(&p, "A", "1");
+		ec2_requirements_params(&p, "Z", &r);
+		CHECK(p.status == EXIT_PERM);
+		CHECK_STR(p.why, "more than 400 allowed instance type patterns");
+		error_clear();
+		CHECK(aws_query(NULL, "CreateFleet", &p) == NULL);
+		CHECK_STR(error_msg(), "ec2 CreateFleet: request not sent: more "
+		    "than 400 allowed instance type patterns");
+		aws_params_free(&p);
+	}
 }
 
 static void
