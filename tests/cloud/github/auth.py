@@ -48,73 +48,57 @@ def level_ok(have, need):
     return order.get(have or "", 0) >= order[need]
 
 
+def _require(auth, exists, need, scope, perm, granted, sees):
+    """The checks GitHub makes of a runner call, the same for a repository
+    and an organization: exists, whether it does; need, read|write; scope,
+    the classic token scope; perm, the permission a fine-grained token or
+    an installation needs; granted(info), a fine-grained token's
+    permissions on it (None: not granted); sees(info), whether an
+    installation token reaches it."""
+    if auth.kind == "none":
+        if not exists:
+            raise gh_error(404, "Not Found")
+        raise gh_error(401, "Requires authentication")
+    if auth.kind == "jwt":
+        raise gh_error(403, "Resource not accessible by integration")
+    if not exists:
+        raise gh_error(404, "Not Found")
+    if auth.kind == "classic":
+        if scope not in auth.info["scopes"]:
+            raise gh_error(403, "Resource not accessible by personal "
+                           "access token")
+        return
+    if auth.kind == "fine-grained":
+        perms = granted(auth.info)
+        if perms is None:
+            raise gh_error(404, "Not Found")
+        if not level_ok(perms.get(perm), need):
+            raise gh_error(403, "Resource not accessible by personal "
+                           "access token")
+        return
+    if auth.kind == "installation":
+        if not sees(auth.info):
+            raise gh_error(404, "Not Found")
+        if not level_ok(auth.info["permissions"].get(perm), need):
+            raise gh_error(403, "Resource not accessible by integration")
+        return
+    raise gh_error(401, "Bad credentials")
+
+
 def require_repo(auth, owner, repo, need):
     """Check that auth may act on repo's runners; need is read|write."""
     full = "%s/%s" % (owner, repo)
-    exists = full in S["repos"]
-    if auth.kind == "none":
-        if not exists:
-            raise gh_error(404, "Not Found")
-        raise gh_error(401, "Requires authentication")
-    if auth.kind == "jwt":
-        raise gh_error(403, "Resource not accessible by integration")
-    if not exists:
-        raise gh_error(404, "Not Found")
-    if auth.kind == "classic":
-        if "repo" not in auth.info["scopes"]:
-            raise gh_error(403, "Resource not accessible by personal "
-                           "access token")
-        return
-    if auth.kind == "fine-grained":
-        perms = auth.info["permissions"].get(full)
-        if perms is None:
-            raise gh_error(404, "Not Found")
-        if not level_ok(perms.get("administration"), need):
-            raise gh_error(403, "Resource not accessible by personal "
-                           "access token")
-        return
-    if auth.kind == "installation":
-        if not install_sees(auth.info, full):
-            raise gh_error(404, "Not Found")
-        if not level_ok(auth.info["permissions"].get("administration"),
-                        need):
-            raise gh_error(403, "Resource not accessible by integration")
-        return
-    raise gh_error(401, "Bad credentials")
+    _require(auth, full in S["repos"], need, "repo", "administration",
+             lambda info: info["permissions"].get(full),
+             lambda info: install_sees(info, full))
 
 
 def require_org(auth, org, need):
-    exists = org in S["orgs"]
-    if auth.kind == "none":
-        if not exists:
-            raise gh_error(404, "Not Found")
-        raise gh_error(401, "Requires authentication")
-    if auth.kind == "jwt":
-        raise gh_error(403, "Resource not accessible by integration")
-    if not exists:
-        raise gh_error(404, "Not Found")
-    if auth.kind == "classic":
-        if "admin:org" not in auth.info["scopes"]:
-            raise gh_error(403, "Resource not accessible by personal "
-                           "access token")
-        return
-    if auth.kind == "fine-grained":
-        perms = auth.info["orgs"].get(org)
-        if perms is None:
-            raise gh_error(404, "Not Found")
-        if not level_ok(perms.get("organization_self_hosted_runners"),
-                        need):
-            raise gh_error(403, "Resource not accessible by personal "
-                           "access token")
-        return
-    if auth.kind == "installation":
-        if auth.info["account"] != org:
-            raise gh_error(404, "Not Found")
-        if not level_ok(auth.info["permissions"].get(
-                "organization_self_hosted_runners"), need):
-            raise gh_error(403, "Resource not accessible by integration")
-        return
-    raise gh_error(401, "Bad credentials")
+    """Check that auth may act on org's runners; need is read|write."""
+    _require(auth, org in S["orgs"], need, "admin:org",
+             "organization_self_hosted_runners",
+             lambda info: info["orgs"].get(org),
+             lambda info: info["account"] == org)
 
 
 def install_sees(info, full):
