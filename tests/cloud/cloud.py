@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The local cloud: a stand-in for EC2, SSM, IMDSv2 and (through github.py)
-GitHub, on one loopback port.  Python 3 standard library only.
+"""The local cloud: a stand-in for EC2, SSM, IMDSv2 and (through the github
+package) GitHub, on one loopback port.  Python 3 standard library only.
 
     python3 tests/cloud/cloud.py --port-file FILE --state-dir DIR
 
@@ -41,7 +41,11 @@ import ssm  # noqa: E402
 
 try:
     import github  # noqa: E402
-except ImportError:
+except ModuleNotFoundError as e:
+    # no github/ beside this file: GitHub's paths answer 404; a package
+    # that is there but fails to import is an error, not a missing GitHub
+    if e.name != "github":
+        raise
     github = None
 
 SETPRIV = shutil.which("setpriv")
@@ -680,7 +684,7 @@ class Handler(BaseHTTPRequestHandler):
     def _github(self, path, query, body):
         if github is None:
             self._send(404, {"Content-Type": "application/json"},
-                       b'{"message":"Not Found (github.py is not installed)"}')
+                       b'{"message":"Not Found (tests/cloud/github/ is not installed)"}')
             return 404
         ctx = GitHubContext(self.cloud)
         headers = {k.lower(): v for k, v in self.headers.items()}

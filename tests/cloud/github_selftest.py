@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Self-test of the GitHub double (github.py) and the stand-in runner.
+"""Self-test of the GitHub double (the github package) and the stand-in runner.
 
 Runs its own tiny ThreadingHTTPServer around github.handle(), so it needs
 neither cloud.py nor the network beyond 127.0.0.1:
