@@ -4,6 +4,9 @@ load helpers
 # provisions at a time, well within the local cloud's request limits (AWS's,
 # on by default); claims are read back after the agents' poll interval
 export RP_WAIT_INTERVAL=0.25
+# the tests' own waits list the pool (pool-list, ~50 ms of CPU): twice a
+# second is often enough
+WAIT_STEP=0.5
 
 # Jobs run as a user of their own (issue 8).  The agents of a test share
 # this machine, so each test names its job user (runner-user) rp<6 hex>,
@@ -79,7 +82,7 @@ refresh() {
 		INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001 \
 		"INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002" \
 		INPUT_GITHUB_TOKEN=ghp_e2e0000000000000000000000000000000001 \
-		INPUT_AGENT_POLL_SEC=0.5 INPUT_RUNNER_USER="$RP_TEST_USER" \
+		INPUT_AGENT_POLL_SEC=1 INPUT_RUNNER_USER="$RP_TEST_USER" \
 		INPUT_JOB_METADATA="$RP_TEST_META" "$@" "$REPO_ROOT/entrypoint.sh"
 }
 

@@ -200,12 +200,13 @@ cloud_fault() {
 	done
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.25 s
+# wait_until SECONDS CMD...: poll CMD every WAIT_STEP seconds (0.25; the
+# end-to-end tests, whose CMD lists the pool, 0.5)
 wait_until() {
 	local end=$(($(date +%s) + $1))
 	shift
 	until "$@"; do
 		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.25
+		sleep "${WAIT_STEP:-0.25}"
 	done
 }
