@@ -45,14 +45,14 @@ from collections import deque
 # (file, function or tool); tests/0920-model.bats checks that each still
 # exists, so the model and the code stay the same protocol.
 WHERE = {
-    'agent-top': ('libexec/agent.sh', 'md'),
-    'agent-grant-read': ('libexec/agent.sh', 'grant'),
-    'agent-precheck': ('libexec/agent.sh', 'aws'),
-    'agent-grant': ('libexec/agent.sh', 'grant'),
-    'agent-serve': ('libexec/agent.sh', 'serve'),
-    'agent-release': ('libexec/agent.sh', 'release'),
-    'agent-halt': ('libexec/agent.sh', 'halt'),
-    'agent-crash': ('libexec/agent.sh', 'runner_alive'),
+    'agent-top': ('libexec/agent.sh', 'rp_md'),
+    'agent-grant-read': ('libexec/agent.sh', 'rp_grant'),
+    'agent-precheck': ('libexec/agent.sh', 'rp_aws'),
+    'agent-grant': ('libexec/agent.sh', 'rp_grant'),
+    'agent-serve': ('libexec/agent.sh', 'rp_serve'),
+    'agent-release': ('libexec/agent.sh', 'rp_release'),
+    'agent-halt': ('libexec/agent.sh', 'rp_halt'),
+    'agent-crash': ('libexec/agent.sh', 'rp_runner_alive'),
     'claim-list': ('bin/pool-list.c', 'main'),
     'claim-add': ('bin/pool-claim.c', 'add_claims'),
     'claim-readback': ('bin/pool-claim.c', 'judge'),
@@ -68,7 +68,7 @@ WHERE = {
     'release-request': ('libexec/release', 'pool-tag'),
     'release-wait': ('libexec/release', 'pending'),
     'reap': ('bin/pool-reap.c', 'judge'),
-    'time': ('libexec/agent.sh', 'num'),
+    'time': ('libexec/agent.sh', 'rp_num'),
 }
 
 LIVE = ('created', 'claimed', 'running')
