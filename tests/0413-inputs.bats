@@ -11,7 +11,7 @@ teardown() { e2e_teardown; }
 @test "the agent's SigV4 in sh matches AWS's suite (dash and busybox sh)" {
 	for sh in dash "busybox sh"; do
 		run $sh -c '
-			RP_AGENT_LIB=1 . "$1/libexec/agent.sh"
+			. "$1/libexec/agent-sigv4.sh"
 			S=$1/tests/cloud/aws-sigv4-test-suite
 			for c in get-vanilla post-x-www-form-urlencoded get-vanilla-with-session-token post-vanilla get-utf8; do
 				got=$(rp_sign wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY us-east-1 service 20150830T123600Z "$(cat "$S/$c/$c.sts")")
@@ -30,7 +30,7 @@ teardown() { e2e_teardown; }
 
 @test "agent and modes are shellcheck -s sh clean" {
 	command -v shellcheck || skip "no shellcheck"
-	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh" "$REPO_ROOT/ec2-runner-pool"
+	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent-sigv4.sh" "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh" "$REPO_ROOT/ec2-runner-pool"
 	[ "$status" -eq 0 ]
 }
 
