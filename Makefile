@@ -105,7 +105,8 @@ fuzz: $(FUZZ)
 	done
 
 # the modes run (0755); the rest of libexec/ is read: sourced (common.sh),
-# run with sh (inputs) or shipped in user data (agent.sh, agent-boot.sh)
+# run with sh (inputs) or shipped in user data (agent-sigv4.sh, agent.sh,
+# agent-boot.sh)
 MODES = libexec/provision libexec/release libexec/refresh libexec/check
 LIBEXEC_DATA = $(filter-out $(MODES),$(wildcard libexec/*))
 

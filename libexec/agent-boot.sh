@@ -1,7 +1,8 @@
 #!/bin/sh
 # ec2-runner-pool: the end of the launch template's user data.  refresh
-# puts before it the lines that write the agent (libexec/agent.sh with the
-# pool's settings) to $ROOT/agent.new, and strips the comment lines.
+# puts before it the lines that write the agent (the pool's settings,
+# then libexec/agent-sigv4.sh and libexec/agent.sh) to $ROOT/agent.new,
+# and strips the comment lines.
 #
 # It installs the agent as a supervised service and returns, so cloud-init
 # completes: a systemd unit where systemd runs (restarted whenever it

@@ -1,9 +1,20 @@
 #!/bin/sh
-# ec2-runner-pool instance agent (POSIX sh; curl, openssl, coreutils, and
-# for the job user setpriv, useradd and nft or iptables).
-# refresh prepends the pool's settings (RP_* below), strips the comment
-# lines and gzips it into the launch template's user data.  See
+# ec2-runner-pool instance agent, part 2 of 2: the protocol loop (POSIX sh;
+# curl, openssl, coreutils, and for the job user setpriv, useradd and nft
+# or iptables).  It calls AWS through agent-sigv4.sh, the signer (rp_aws,
+# rp_urlenc; rp_sha256hex checks the runner package too): refresh puts the
+# pool's settings (RP_* below), then that file and this one, comment lines
+# stripped, into the launch template's user data, the two gzipped
+# together.  See
 # man/ec2-runner-pool.7 (THE AGENT) for the protocol it implements.
+#
+# set -u without -e: the agent is a loop that must outlive the failures
+# it expects (a tag not there, a curl timing out, a grep without a match)
+# and it checks every result it acts on.  Under -e the first such failure
+# outside a condition would end it, and its supervisor would restart it
+# into the same failure; nor would -e guard much here, since it is off
+# inside every function called from a condition (most calls are).  -u
+# stays: a misspelt name ends the agent rather than writing an empty tag.
 set -u
 umask 077
 : "${RP_POOL:=}" "${RP_GH_URL:=https://github.com}" "${RP_GH_SCOPE:=}"
@@ -25,138 +36,27 @@ LC_ALL=C
 PATH=${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin
 export LC_ALL PATH
 
-log() { printf '%s agent: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+rp_log() { printf '%s agent: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 
-# ---- hex and HMAC-SHA256 without any secret in argv ----------------------
-hexof() { od -An -v -tx1 | tr -d ' \n'; }
-
-# hex2esc HEX: printf format with one octal escape per byte
-hex2esc() {
-	_h=$1 _e=''
-	while [ -n "$_h" ]; do
-		_b=${_h%"${_h#??}"}
-		_h=${_h#??}
-		_v=$((0x$_b))
-		_e="$_e\\$((_v / 64))$((_v / 8 % 8))$((_v % 8))"
-	done
-	printf '%s' "$_e"
-}
-
-# pad KEYHEX XOR: the 64-byte block key^XOR as a printf format
-pad() {
-	_h=$1 _e='' _n=0
-	while [ "$_n" -lt 64 ]; do
-		if [ -n "$_h" ]; then _b=${_h%"${_h#??}"}; _h=${_h#??}; else _b=00; fi
-		_v=$((0x$_b ^ $2))
-		_e="$_e\\$((_v / 64))$((_v / 8 % 8))$((_v % 8))"
-		_n=$((_n + 1))
-	done
-	printf '%s' "$_e"
-}
-
-# hmac KEYHEX MSG: hex HMAC-SHA256 (the key only ever reaches builtins
-# and openssl's stdin)
-hmac() {
-	_i=$(pad "$1" 0x36)
-	_o=$(pad "$1" 0x5c)
-	# shellcheck disable=SC2059
-	_in=$({ printf "$_i"; printf '%s' "$2"; } | openssl dgst -sha256 -binary | hexof)
-	# shellcheck disable=SC2059
-	{ printf "$_o"; printf "$(hex2esc "$_in")"; } | openssl dgst -sha256 -binary | hexof
-}
-
-sha256hex() { openssl dgst -sha256 -binary | hexof; }
-
-# urlenc STRING: RFC 3986 percent-encoding (as SigV4 wants it)
-urlenc() {
-	_s=$1 _r=
-	while [ -n "$_s" ]; do
-		_c=${_s%"${_s#?}"}
-		_s=${_s#?}
-		case $_c in
-		[A-Za-z0-9._~-]) _r="$_r$_c" ;;
-		*) _r="$_r$(printf %%%02X "'$_c")" ;;
-		esac
-	done
-	printf '%s' "$_r"
-}
-
-# skey SECRET REGION SERVICE DAY: SKEY, SigV4's signing key (hex), derived
-# once for a secret, day, region and service: the last two are kept (the
-# agent signs for ec2 and ssm), and a call in a subshell finds them
-skey() {
-	_kid="$1/$4/$2/$3"
-	if [ "$_kid" = "${_kid1:-}" ]; then SKEY=$_key1; return 0; fi
-	if [ "$_kid" = "${_kid2:-}" ]; then SKEY=$_key2; return 0; fi
-	_k=$(printf '%s' "AWS4$1" | hexof)
-	_k=$(hmac "$_k" "$4")
-	_k=$(hmac "$_k" "$2")
-	_k=$(hmac "$_k" "$3")
-	SKEY=$(hmac "$_k" aws4_request)
-	_kid2=${_kid1:-} _key2=${_key1:-} _kid1=$_kid _key1=$SKEY
-}
-
-# sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
-sign() {
-	skey "$1" "$2" "$3" "${4%%T*}"
-	hmac "$SKEY" "$5"
-}
-
-# authz AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
-# print the Authorization header value for a POST / with the given headers
-authz() {
-	_sh="content-type;host;x-amz-date"
-	_ch="content-type:$8
-host:$7
-x-amz-date:$6
-"
-	if [ -n "$3" ]; then
-		_sh="$_sh;x-amz-security-token"
-		_ch="${_ch}x-amz-security-token:$3
-"
-	fi
-	if [ -n "${10:-}" ]; then
-		_sh="$_sh;x-amz-target"
-		_ch="${_ch}x-amz-target:${10}
-"
-	fi
-	_ph=$(sha256hex <"$9")
-	_cr="POST
-/
-
-$_ch
-$_sh
-$_ph"
-	_sc="${6%%T*}/$4/$5/aws4_request"
-	_st="AWS4-HMAC-SHA256
-$6
-$_sc
-$(printf '%s' "$_cr" | sha256hex)"
-	printf 'AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s' \
-		"$1" "$_sc" "$_sh" "$(sign "$2" "$4" "$5" "$6" "$_st")"
-}
-
-[ -n "${RP_AGENT_LIB:-}" ] && return 0
-
-# num VALUE DIGITS: VALUE is a whole number of 1 to DIGITS digits (tags are
+# rp_num VALUE DIGITS: VALUE is a whole number of 1 to DIGITS digits (tags are
 # checked before any arithmetic: a 20-digit value must not end the agent)
-num() {
+rp_num() {
 	case $1 in '' | *[!0-9]*) return 1 ;; esac
 	[ "${#1}" -le "$2" ]
 }
 
 # ---- IMDSv2 ---------------------------------------------------------------
-imds_token() {
+rp_imds_token() {
 	_t=$(curl -sf -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' \
 		"$IMDS/latest/api/token") || return 1
 	printf 'X-aws-ec2-metadata-token: %s\n' "$_t" >"$T/imds.h"
 }
 
-# md PATH: a metadata item (fresh token on 401)
-md() {
+# rp_md PATH: a metadata item (fresh token on 401)
+rp_md() {
 	_mc=$(curl -s -m 5 -o "$T/md" -w '%{http_code}' -H @"$T/imds.h" "$IMDS/latest/$1")
 	if [ "$_mc" = 401 ]; then
-		imds_token || return 1
+		rp_imds_token || return 1
 		_mc=$(curl -s -m 5 -o "$T/md" -w '%{http_code}' -H @"$T/imds.h" "$IMDS/latest/$1")
 	fi
 	# no copy of an item (the role's credentials) stays behind
@@ -166,20 +66,20 @@ md() {
 	return "$_mc"
 }
 
-tag() { md "meta-data/tags/instance/$P$1" 2>/dev/null; }
+rp_tag() { rp_md "meta-data/tags/instance/$P$1" 2>/dev/null; }
 
-# snap: what a round of the loop reads, in one curl (one process where a
+# rp_snap: what a round of the loop reads, in one curl (one process where a
 # tag read costs three): KEYS (the tag keys, one per line), ST, RUN, DL
 # (state, run-id, deadline; empty when absent) and SPOT (1: an interruption
-# notice).  Anything not answered reads as absent, as with tag.
-snap() {
+# notice).  Anything not answered reads as absent, as with rp_tag.
+rp_snap() {
 	_u=$IMDS/latest/meta-data
 	_sc=$(curl -s -m 5 -H @"$T/imds.h" -w '%{http_code} ' \
 		-o "$T/s.keys" "$_u/tags/instance" -o "$T/s.st" "$_u/tags/instance/${P}state" \
 		-o "$T/s.run" "$_u/tags/instance/${P}run-id" \
 		-o "$T/s.dl" "$_u/tags/instance/${P}deadline" \
 		-o "$T/s.spot" "$_u/spot/instance-action" 2>/dev/null)
-	case $_sc in *401*) [ "${1:-}" = again ] || { imds_token && snap again; return; } ;; esac
+	case $_sc in *401*) [ "${1:-}" = again ] || { rp_imds_token && rp_snap again; return; } ;; esac
 	# shellcheck disable=SC2086
 	set -- $_sc
 	KEYS='' ST='' RUN='' DL='' SPOT=''
@@ -196,8 +96,8 @@ snap() {
 	return 0
 }
 
-# has KEY: the last snap saw tag KEY
-has() {
+# rp_has KEY: the last snap saw tag KEY
+rp_has() {
 	case "
 $KEYS" in *"
 $P$1
@@ -205,94 +105,43 @@ $P$1
 	return 1
 }
 
-# creds: AK, SK, TK from the instance role, read again after 2 minutes
-# (the role's credentials are replaced at least 5 minutes before they
-# expire) or when a call says they expired
-creds() {
-	_cn=$(date +%s)
-	[ -n "${AK:-}" ] && [ "$_cn" -lt "${CEXP:-0}" ] && return 0
-	CEXP=0
-	_role=$(md meta-data/iam/security-credentials/) || return 1
-	_j=$(md "meta-data/iam/security-credentials/${_role%%/*}") || return 1
-	AK=$(printf '%s' "$_j" | sed -n 's/.*"AccessKeyId" *: *"\([^"]*\)".*/\1/p')
-	SK=$(printf '%s' "$_j" | sed -n 's/.*"SecretAccessKey" *: *"\([^"]*\)".*/\1/p')
-	TK=$(printf '%s' "$_j" | sed -n 's/.*"Token" *: *"\([^"]*\)".*/\1/p')
-	[ -n "$AK" ] && [ -n "$SK" ] && CEXP=$((_cn + 120))
-}
-
-# aws SERVICE ENDPOINT CTYPE BODYFILE [TARGET]: signed POST, reply in $T/out
-# (the signed headers, with the role's session token, reach curl through
-# a pipe: no file keeps them)
-aws() {
-	_n=0
-	while :; do
-		if creds; then
-			_d=$(date -u +%Y%m%dT%H%M%SZ)
-			_host=${2#*://}
-			_host=${_host%%/*}
-			# the signing key derived here, kept for the next calls
-			skey "$SK" "$REGION" "$1" "${_d%%T*}"
-			_a=$(authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")
-			# a last look just before sending (a grant: is the claim still
-			# there, its run not released?), and the grant recorded on disk
-			# before it is sent: a restart finishes it, never replaces it
-			if [ -n "${PRECHECK:-}" ]; then
-				md "meta-data/tags/instance/${P}claim:$PRECHECK" >/dev/null &&
-					! md "meta-data/tags/instance/${P}release:$PRECHECK" >/dev/null &&
-					echo "$PRECHECK" >"$T/grant" || return 1
-			fi
-			_c=$({
-				printf 'Content-Type: %s\nX-Amz-Date: %s\nAuthorization: %s\n' "$3" "$_d" "$_a"
-				[ -z "$TK" ] || printf 'X-Amz-Security-Token: %s\n' "$TK"
-				[ -z "${5:-}" ] || printf 'X-Amz-Target: %s\n' "$5"
-			} | curl -s -m 30 -o "$T/out" -w '%{http_code}' -H @- \
-				--data-binary @"$4" "$2/")
-			case $_c in
-			2??) return 0 ;;
-			# throttled; or this instance, not yet visible to the API
-			# that launched it (EC2's eventual consistency: it exists)
-			4??) grep -q -e ExpiredToken "$T/out" && CEXP=0
-				grep -q -e Throttl -e RequestLimitExceeded -e ExpiredToken \
-				-e InvalidInstanceID.NotFound "$T/out" ||
-				{ log "$1 call failed: HTTP $_c $(head -c 300 "$T/out")"; return 1; } ;;
-			esac
-		fi
-		_n=$((_n + 1))
-		[ "$_n" -ge 8 ] && { log "$1 call failed: HTTP ${_c:-none}"; return 1; }
-		sleep $((_n + $(od -An -N1 -tu1 /dev/urandom) % 3))
-	done
-}
 
 EC2=${AWS_ENDPOINT_URL_EC2:-${AWS_ENDPOINT_URL:-}}
 SSM=${AWS_ENDPOINT_URL_SSM:-${AWS_ENDPOINT_URL:-}}
 
-# tags OP K=V...: CreateTags (OP=set) or DeleteTags (OP=del) on this instance
-tags() {
+# rp_tags OP K=V...: CreateTags (OP=set) or DeleteTags (OP=del) on this instance
+rp_tags() {
 	_a=CreateTags
 	[ "$1" = del ] && _a=DeleteTags
 	shift
 	_b="Action=$_a&Version=2016-11-15&ResourceId.1=$ID"
 	_i=1
 	for _kv in "$@"; do
-		_b="$_b&Tag.$_i.Key=$(urlenc "$P${_kv%%=*}")"
-		[ "$_a" = CreateTags ] && _b="$_b&Tag.$_i.Value=$(urlenc "${_kv#*=}")"
+		_b="$_b&Tag.$_i.Key=$(rp_urlenc "$P${_kv%%=*}")"
+		[ "$_a" = CreateTags ] && _b="$_b&Tag.$_i.Value=$(rp_urlenc "${_kv#*=}")"
 		_i=$((_i + 1))
 	done
 	printf '%s' "$_b" >"$T/b"
-	aws ec2 "$EC2" 'application/x-www-form-urlencoded; charset=utf-8' "$T/b"
+	rp_aws ec2 "$EC2" 'application/x-www-form-urlencoded; charset=utf-8' "$T/b"
 }
 
-# token FIELD: a field of the registration token parameter (token, remove_token)
-token() {
+# rp_token FIELD: a field of the registration token parameter (token, remove_token)
+rp_token() {
 	printf '{"Name":"%s","WithDecryption":true}' "$RP_TOKEN_PARAM" >"$T/b"
-	aws ssm "$SSM" application/x-amz-json-1.1 "$T/b" AmazonSSM.GetParameter || return 1
+	rp_aws ssm "$SSM" application/x-amz-json-1.1 "$T/b" AmazonSSM.GetParameter || return 1
+	# JSON by sed (no jq on a bare AMI): the reply is one line, and the
+	# parameter's value (gh-regtoken's JSON) a string in it, its quotes
+	# escaped; FIELD token picks AAQ3EXAMPLE out of
+	#   {"Parameter":{"Name":"/runner-pool/acme/web/regtoken",...,
+	#   "Value":"{\"token\":\"AAQ3EXAMPLE\",\"remove_token\":...}"}}
+	# (the tokens GitHub issues hold no quote or backslash)
 	sed -n "s/.*\\\\\"$1\\\\\" *: *\\\\\"\\([^\\\\\"]*\\)\\\\\".*/\\1/p" "$T/out"
 	rm -f "$T/out"
 }
 
 # ---- the runner -----------------------------------------------------------
-# runner_arch: the runner package's name for this machine
-runner_arch() {
+# rp_runner_arch: the runner package's name for this machine
+rp_runner_arch() {
 	case $(uname -m) in
 	x86_64 | amd64) echo x64 ;;
 	aarch64 | arm64) echo arm64 ;;
@@ -301,11 +150,11 @@ runner_arch() {
 	esac
 }
 
-# unhealthy WHY MESSAGE: refuse to serve from now on, and say why in a tag
-unhealthy() {
+# rp_unhealthy WHY MESSAGE: refuse to serve from now on, and say why in a tag
+rp_unhealthy() {
 	HEALTH=$1
-	log "refusing to serve: $2"
-	tags set "health=$1"
+	rp_log "refusing to serve: $2"
+	rp_tags set "health=$1"
 }
 
 # ---- the job user ---------------------------------------------------------
@@ -313,40 +162,40 @@ unhealthy() {
 # unless runner-user is root.  In the local cloud, where every instance is
 # a process of one machine, RUNNER_POOL_USER_SUFFIX makes it one per instance.
 
-# asu CMD...: CMD as the job user
-asu() { setpriv --reuid="$JU" --regid="$JG" --init-groups "$@"; }
+# rp_asu CMD...: CMD as the job user
+rp_asu() { setpriv --reuid="$JU" --regid="$JG" --init-groups "$@"; }
 
-# juser: the job user (created when missing), its sudo rule, and the filter
+# rp_juser: the job user (created when missing), its sudo rule, and the filter
 # that keeps instance metadata from it, proven by a try as that user; 1
 # (unhealthy) when jobs could not be kept from the pool's secrets
-juser() {
+rp_juser() {
 	JN=$RP_RUNNER_USER JU=0 JG=0 JH=
 	[ "$JN" = root ] && return 0
 	JN=$JN${RUNNER_POOL_USER_SUFFIX:-}
 	id -u "$JN" >/dev/null 2>&1 || useradd -m "$JN" >>"$ROOT/runner.log" 2>&1 ||
-		{ unhealthy runner-user "cannot create the job user $JN"; return 1; }
+		{ rp_unhealthy runner-user "cannot create the job user $JN"; return 1; }
 	JU=$(id -u "$JN") JG=$(id -g "$JN") JH=$(getent passwd "$JN" | cut -d: -f6)
-	[ "$JU" != 0 ] || { unhealthy runner-user "$JN has uid 0"; return 1; }
+	[ "$JU" != 0 ] || { rp_unhealthy runner-user "$JN has uid 0"; return 1; }
 	_s=/etc/sudoers.d/runner-pool-$JN
 	rm -f "$_s"
 	if [ "$RP_RUNNER_SUDO" = true ] &&
 		! { printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$JN" >"$_s" && chmod 440 "$_s"; }; then
-		log "runner-sudo: cannot write $_s"
+		rp_log "runner-sudo: cannot write $_s"
 	fi
 	if [ "$RP_JOB_METADATA" = true ]; then
-		unfilter
+		rp_unfilter
 		return 0
 	fi
-	filter >>"$ROOT/runner.log" 2>&1
-	asu curl -s -m 5 -o /dev/null "$IMDS/"
+	rp_filter >>"$ROOT/runner.log" 2>&1
+	rp_asu curl -s -m 5 -o /dev/null "$IMDS/"
 	case $? in 7 | 28) return 0 ;; esac
-	unhealthy metadata-filter "cannot keep instance metadata ($IMDS) from $JN: no nftables or iptables rule holds"
+	rp_unhealthy metadata-filter "cannot keep instance metadata ($IMDS) from $JN: no nftables or iptables rule holds"
 }
 
-# filter: reject the job user's packets to instance metadata: its
+# rp_filter: reject the job user's packets to instance metadata: its
 # link-local addresses and the endpoint the agent was given (address and
 # port), in a table (iptables: a chain) of this instance's own
-filter() {
+rp_filter() {
 	_h=${IMDS#*://}
 	_h=${_h%%/*}
 	case $_h in
@@ -368,14 +217,14 @@ filter() {
 		printf 'table inet %s\ndelete table inet %s\ntable inet %s {\nchain o {\ntype filter hook output priority 0; policy accept;\n%s ip daddr 169.254.169.254 reject\n%s ip6 daddr fd00:ec2::254 reject\n%s\n}\n}\n' \
 			"$NT" "$NT" "$NT" "$_r" "$_r" "${_h:+$_r $_f daddr $_h tcp dport $_p reject}" | nft -f -
 	else
-		ipt iptables 169.254.169.254 &&
-			{ ! command -v ip6tables >/dev/null 2>&1 || ipt ip6tables fd00:ec2::254; }
+		rp_ipt iptables 169.254.169.254 &&
+			{ ! command -v ip6tables >/dev/null 2>&1 || rp_ipt ip6tables fd00:ec2::254; }
 	fi
 }
 
-# ipt CMD ADDR: this instance's chain for CMD, rejecting the job user's
+# rp_ipt CMD ADDR: this instance's chain for CMD, rejecting the job user's
 # packets to ADDR (and to the given endpoint of CMD's family)
-ipt() {
+rp_ipt() {
 	"$1" -N "$NT" 2>/dev/null
 	"$1" -F "$NT" && "$1" -A "$NT" -m owner --uid-owner "$JU" -d "$2" -j REJECT &&
 		{ [ -z "$_h" ] || [ "$1" != "${_f}tables" ] ||
@@ -383,7 +232,7 @@ ipt() {
 		{ "$1" -C OUTPUT -j "$NT" 2>/dev/null || "$1" -I OUTPUT -j "$NT"; }
 }
 
-unfilter() {
+rp_unfilter() {
 	nft delete table inet "$NT" 2>/dev/null
 	for _i in iptables ip6tables; do
 		"$_i" -D OUTPUT -j "$NT" 2>/dev/null && "$_i" -F "$NT" && "$_i" -X "$NT"
@@ -391,14 +240,14 @@ unfilter() {
 	return 0
 }
 
-# reap: kill every process of the job user (kill -1 as that user reaches
+# rp_reap: kill every process of the job user (kill -1 as that user reaches
 # them all, whatever their session); 1 if some are still there after 4 s
-reap() {
+rp_reap() {
 	[ "$JU" = 0 ] && return 0
 	_n=0
 	while grep -Eqs "^Uid:[[:space:]]+${JU}[[:space:]]" /proc/[0-9]*/status; do
 		[ "$_n" -lt 20 ] || return 1
-		asu sh -c 'kill -KILL -1' 2>/dev/null
+		rp_asu sh -c 'kill -KILL -1' 2>/dev/null
 		sleep 0.2
 		_n=$((_n + 1))
 	done
@@ -406,12 +255,12 @@ reap() {
 
 # docker's containers, networks and volumes (what the agent found at its
 # first start is kept)
-dk() { docker ps -aq && docker network ls -q && docker volume ls -q; } 2>/dev/null
+rp_dk() { docker ps -aq && docker network ls -q && docker volume ls -q; } 2>/dev/null
 
-# wipe: what a run left: its work and diagnostics and, with a job user,
+# rp_wipe: what a run left: its work and diagnostics and, with a job user,
 # its home (afresh from /etc/skel), its files in /tmp, /var/tmp and
 # /dev/shm, its crontab, and docker's new containers, networks and volumes
-wipe() {
+rp_wipe() {
 	rm -rf "$RD/_work" "$RD/_diag"
 	if [ "$JU" != 0 ]; then
 		find /tmp /var/tmp /dev/shm -xdev -mindepth 1 -uid "$JU" -delete 2>/dev/null
@@ -423,7 +272,7 @@ wipe() {
 		crontab -r -u "$JN" 2>/dev/null
 	fi
 	# shellcheck disable=SC2046
-	if dk >"$T/dk"; then
+	if rp_dk >"$T/dk"; then
 		docker rm -fv $(grep -vxFf "$T/docker" "$T/dk")
 		docker network rm $(grep -vxFf "$T/docker" "$T/dk")
 		docker volume rm -f $(grep -vxFf "$T/docker" "$T/dk")
@@ -431,16 +280,16 @@ wipe() {
 	rm -f "$T/dk"
 }
 
-# install_runner: the runner of RP_RUNNER_VERSION in $RD (one there of
+# rp_install_runner: the runner of RP_RUNNER_VERSION in $RD (one there of
 # another version was removed at start).  The package, baked into the AMI
 # as $ROOT/actions-runner-linux-ARCH-VERSION.tar.gz or else downloaded, is
 # unpacked only once its SHA-256 equals the release notes' (refresh wrote
 # them in RP_RUNNER_SHA256 as "x64=HEX arm64=HEX").  1: try again later;
 # 2: refused for good (unhealthy).
-install_runner() {
+rp_install_runner() {
 	[ -x "$RD/config.sh" ] && return 0
-	if ! _ra=$(runner_arch); then
-		unhealthy runner-arch "no runner package for machine $(uname -m)"
+	if ! _ra=$(rp_runner_arch); then
+		rp_unhealthy runner-arch "no runner package for machine $(uname -m)"
 		return 2
 	fi
 	_want=
@@ -448,35 +297,35 @@ install_runner() {
 		[ "${_kv%%=*}" = "$_ra" ] && _want=${_kv#*=}
 	done
 	if [ -z "$_want" ]; then
-		unhealthy runner-checksum "no SHA-256 for the linux-$_ra package"
+		rp_unhealthy runner-checksum "no SHA-256 for the linux-$_ra package"
 		return 2
 	fi
 	_f=actions-runner-linux-$_ra-$RP_RUNNER_VERSION.tar.gz
 	if [ ! -f "$ROOT/$_f" ]; then
 		if ! curl -sfL -m 600 --retry 5 -o "$ROOT/$_f.part" \
 			"$RP_RUNNER_BASE_URL/v$RP_RUNNER_VERSION/$_f"; then
-			log "runner download failed: $_f"
+			rp_log "runner download failed: $_f"
 			rm -f "$ROOT/$_f.part"
 			return 1
 		fi
 		mv "$ROOT/$_f.part" "$ROOT/$_f" || return 1
 	fi
-	_got=$(sha256hex <"$ROOT/$_f")
+	_got=$(rp_sha256hex <"$ROOT/$_f")
 	if [ "$_got" != "$_want" ]; then
 		rm -f "$ROOT/$_f"
-		unhealthy runner-checksum "$_f has SHA-256 $_got, the release says $_want"
+		rp_unhealthy runner-checksum "$_f has SHA-256 $_got, the release says $_want"
 		return 2
 	fi
-	mkdir -p "$RD" && tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f" && own
+	mkdir -p "$RD" && tar -xzf "$ROOT/$_f" -C "$RD" && rm -f "$ROOT/$_f" && rp_own
 }
 
-# own: the runner is root's, readable by all: a job cannot change what
+# rp_own: the runner is root's, readable by all: a job cannot change what
 # the next run executes (the archive's owner may be the job user's uid)
-own() { chown -R 0:0 "$RD" && chmod -R u+rwX,go+rX,go-w "$RD"; }
+rp_own() { chown -R 0:0 "$RD" && chmod -R u+rwX,go+rX,go-w "$RD"; }
 
-# prep: what the job user's runner process reads (its credentials) and
+# rp_prep: what the job user's runner process reads (its credentials) and
 # writes (work, diagnostics, run.sh's copy of run-helper.sh)
-prep() {
+rp_prep() {
 	[ "$JU" = 0 ] && return 0
 	(
 		cd "$RD" || exit 1
@@ -488,15 +337,15 @@ prep() {
 	return 0
 }
 
-# runner_alive: the runner started here, or by an earlier run of the agent
+# rp_runner_alive: the runner started here, or by an earlier run of the agent
 # (its pid in $T/runner.pid, its working directory $RD), still runs
-runner_alive() {
+rp_runner_alive() {
 	[ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null &&
 		[ "$(readlink "/proc/$RPID/cwd" 2>/dev/null)" = "$(cd "$RD" 2>/dev/null && pwd -P)" ]
 }
 
-# start_runner: run.sh as the job user, with an environment of its own
-start_runner() {
+# rp_start_runner: run.sh as the job user, with an environment of its own
+rp_start_runner() {
 	_su="setpriv --reuid=$JU --regid=$JG --init-groups" _ra=
 	[ "$JU" != 0 ] || _su='' _ra=RUNNER_ALLOW_RUNASROOT=1
 	# shellcheck disable=SC2086
@@ -509,24 +358,24 @@ start_runner() {
 	echo "$RPID" >"$T/runner.pid"
 }
 
-# stop_runner: TERM, up to 30 s, then KILL (the runner may not be our child)
-stop_runner() {
-	if runner_alive; then
+# rp_stop_runner: TERM, up to 30 s, then KILL (the runner may not be our child)
+rp_stop_runner() {
+	if rp_runner_alive; then
 		kill -TERM "$RPID" 2>/dev/null
 		_w=0
-		while runner_alive && [ "$_w" -lt 60 ]; do sleep 0.5; _w=$((_w + 1)); done
-		runner_alive && kill -KILL "$RPID" 2>/dev/null
+		while rp_runner_alive && [ "$_w" -lt 60 ]; do sleep 0.5; _w=$((_w + 1)); done
+		rp_runner_alive && kill -KILL "$RPID" 2>/dev/null
 		wait "$RPID" 2>/dev/null
 	fi
 	RPID=
 	rm -f "$T/runner.pid"
 }
 
-# serve RUN: register for RUN and start the runner
-serve() {
+# rp_serve RUN: register for RUN and start the runner
+rp_serve() {
 	NAME=rp-$ID-$1
 	_n=0
-	until [ -z "$HEALTH" ] && install_runner && _tok=$(token token) && [ -n "$_tok" ] &&
+	until [ -z "$HEALTH" ] && rp_install_runner && _tok=$(rp_token token) && [ -n "$_tok" ] &&
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh \
 			--url "$RP_GH_URL/$RP_GH_SCOPE" --name "$NAME" --labels "$1" \
 			${RP_RUNNER_GROUP:+--runnergroup "$RP_RUNNER_GROUP"} \
@@ -535,63 +384,66 @@ serve() {
 		cat "$T/config.log" >>"$ROOT/runner.log" 2>/dev/null
 		# a runner group the scope does not have: no retry will find it
 		if grep -q 'Could not find any self-hosted runner group' "$T/config.log" 2>/dev/null; then
-			unhealthy runner-group "GitHub has no runner group '$RP_RUNNER_GROUP' for $RP_GH_SCOPE"
+			rp_unhealthy runner-group "GitHub has no runner group '$RP_RUNNER_GROUP' for $RP_GH_SCOPE"
 		fi
 		# GitHub refuses this version for good: say so at once
 		if grep -q 'runner version is out of date' "$T/config.log" 2>/dev/null; then
-			unhealthy runner-version "GitHub refuses to register runner v$RP_RUNNER_VERSION"
+			rp_unhealthy runner-version "GitHub refuses to register runner v$RP_RUNNER_VERSION"
 		fi
 		_n=$((_n + 1))
-		[ "$_n" -ge 5 ] || [ -n "$HEALTH" ] && { log "cannot register for run $1"; return 1; }
+		[ "$_n" -ge 5 ] || [ -n "$HEALTH" ] && { rp_log "cannot register for run $1"; return 1; }
 		rm -f "$RD/.runner" "$RD/.credentials"
 		sleep "$_n"
 	done
 	cat "$T/config.log" >>"$ROOT/runner.log" 2>/dev/null
 	_tok=
-	prep
-	start_runner
+	rp_prep
+	rp_start_runner
 	# handed back meanwhile (a surplus or late grant, a failed provision):
 	# the next round releases it
-	if [ "$(tag state)" = releasing ] || tag "release:$1" >/dev/null; then
+	if [ "$(rp_tag state)" = releasing ] || rp_tag "release:$1" >/dev/null; then
 		return 0
 	fi
-	tags set state=running "runner=$NAME" || return 1
-	log "serving run $1 as $NAME"
+	rp_tags set state=running "runner=$NAME" || return 1
+	rp_log "serving run $1 as $NAME"
 }
 
-# release RUN: stop and deregister the runner, wipe, back to idle
-release() {
-	tags set state=releasing || return 1
+# rp_release RUN: stop and deregister the runner, wipe, back to idle
+rp_release() {
+	rp_tags set state=releasing || return 1
 	rm -f "$T/grant"
-	stop_runner
-	reap
+	rp_stop_runner
+	rp_reap
 	if [ -f "$RD/.runner" ]; then
-		_tok=$(token remove_token)
+		_tok=$(rp_token remove_token)
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh remove) \
-			>>"$ROOT/runner.log" 2>&1 || log "deregistration failed; runner left offline"
+			>>"$ROOT/runner.log" 2>&1 || rp_log "deregistration failed; runner left offline"
 		_tok=
 		rm -f "$RD/.runner" "$RD/.credentials"*
 	fi
-	wipe
+	rp_wipe
 	# nothing of the run may outlive it: else never serve again
-	[ -n "$HEALTH" ] || reap || unhealthy job-processes "processes of $JN outlive kill -KILL"
+	[ -n "$HEALTH" ] || rp_reap || rp_unhealthy job-processes "processes of $JN outlive kill -KILL"
 	# asked to leave the pool (its runner version is no longer the pool's)
-	tag retire >/dev/null && retire
+	rp_tag retire >/dev/null && rp_retire
 	# idle and no run in one write (an agent restarted after it finds
 	# nothing half done), then the tags that no longer mean anything
-	tags set state=idle run-id= "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
+	rp_tags set state=idle run-id= "deadline=$(($(date +%s) + RP_IDLE_TIME))" || return 1
 	# the request goes with the run's claim, if a restart left one: once a
 	# run asked for its release, no claim of it is ever seen without it
 	# shellcheck disable=SC2046
-	tags del run-id runner $([ -n "$1" ] && echo "release:$1 claim:$1") || return 1
-	log "released: idle"
+	rp_tags del run-id runner $([ -n "$1" ] && echo "release:$1 claim:$1") || return 1
+	rp_log "released: idle"
 }
 
-# grant: give this idle instance to the earliest fresh claim of a run not
+# rp_grant: give this idle instance to the earliest fresh claim of a run not
 # released.  A release request here (release:RUN: the run's release, or a
 # claimant withdrawing) is answered by deleting it with the run's claim,
 # never granted: only this agent removes a claim once it has a request.
-grant() {
+# (PRECHECK is read by rp_aws, in agent-sigv4.sh: rp_precheck before it
+# sends the grant)
+# shellcheck disable=SC2034
+rp_grant() {
 	# the keys of this round's snap (most rounds: nothing to do, no process)
 	case $KEYS in *"${P}claim:"* | *"${P}release:"*) ;; *) return 0 ;; esac
 	_keys=$(printf '%s' "$KEYS" | grep -e "^${P}claim:" -e "^${P}release:") || return 0
@@ -600,7 +452,7 @@ grant() {
 	_best='' _bestv='' _seen=''
 	for _k in $_keys; do
 		case $_k in "${P}release:"*) _seen="$_seen ${_k#"$P"}"; continue ;; esac
-		_v=$(md "meta-data/tags/instance/$_k") || continue
+		_v=$(rp_md "meta-data/tags/instance/$_k") || continue
 		_r=${_k#"${P}claim:"}
 		# a claim is a run id (1-20 digits) and a time in ms; anything else,
 		# too long for arithmetic, stale, or of a released run is dropped,
@@ -609,7 +461,7 @@ grant() {
 		[ "${#_r}" -le 20 ] || { _seen="$_seen ${_k#"$P"}"; continue; }
 		_seen="$_seen ${_k#"$P"}"
 		printf '%s\n' "$_rel" | grep -qxF -e "$_r" && continue
-		num "$_v" 15 || continue
+		rp_num "$_v" 15 || continue
 		[ $((_now * 1000 - _v)) -gt $((RP_CLAIM_TTL * 1000)) ] && continue
 		if [ -z "$_best" ] || [ "$_v" -lt "$_bestv" ] ||
 			{ [ "$_v" -eq "$_bestv" ] && [ "$(printf '%s\n%s\n' "$_r" "$_best" | sort | head -n1)" = "$_r" ]; }; then
@@ -618,35 +470,44 @@ grant() {
 	done
 	if [ -n "$_best" ]; then
 		PRECHECK=$_best
-		tags set state=claimed "run-id=$_best" \
+		rp_tags set state=claimed "run-id=$_best" \
 			"deadline=$((_now + RP_MAX_RUNTIME))" || { PRECHECK=""; return 1; }
 		PRECHECK=""
-		log "granted to run $_best"
+		rp_log "granted to run $_best"
 	fi
 	# the runner first (a warm grant's critical path), then the clean-up
-	[ -z "$_best" ] || serve "$_best"
+	[ -z "$_best" ] || rp_serve "$_best"
 	# shellcheck disable=SC2086
-	[ -n "$_seen" ] && tags del $_seen
+	[ -n "$_seen" ] && rp_tags del $_seen
 }
 
-# regrant RUN: finish the grant to RUN recorded before a restart (the
+# rp_precheck RUN: a grant's last look, just before rp_aws sends it: is
+# the claim still there, its run not released?  The grant is recorded on
+# disk before it is sent: a restart finishes it, never replaces it
+rp_precheck() {
+	rp_md "meta-data/tags/instance/${P}claim:$1" >/dev/null &&
+		! rp_md "meta-data/tags/instance/${P}release:$1" >/dev/null &&
+		echo "$1" >"$T/grant"
+}
+
+# rp_regrant RUN: finish the grant to RUN recorded before a restart (the
 # write may have been sent, and metadata lag behind it): never another
-regrant() {
-	tags set state=claimed "run-id=$1" "deadline=$(($(date +%s) + RP_MAX_RUNTIME))" || return 1
-	log "granted to run $1 (recorded before a restart)"
-	tags del "claim:$1" && serve "$1"
+rp_regrant() {
+	rp_tags set state=claimed "run-id=$1" "deadline=$(($(date +%s) + RP_MAX_RUNTIME))" || return 1
+	rp_log "granted to run $1 (recorded before a restart)"
+	rp_tags del "claim:$1" && rp_serve "$1"
 }
 
-retire() {
-	tags set state=terminating
-	halt "retired by refresh: the pool's runner version is no longer v$RP_RUNNER_VERSION"
+rp_retire() {
+	rp_tags set state=terminating
+	rp_halt "retired by refresh: the pool's runner version is no longer v$RP_RUNNER_VERSION"
 }
 
-halt() {
-	log "shutting down: $1"
-	stop_runner
-	reap
-	unfilter
+rp_halt() {
+	rp_log "shutting down: $1"
+	rp_stop_runner
+	rp_reap
+	rp_unfilter
 	shutdown -h now || poweroff
 	exit 0
 }
@@ -655,27 +516,27 @@ halt() {
 mkdir -p "$T" && chmod 700 "$T" || exit 1
 # instance metadata may not answer yet: wait, with backoff, never give up
 _b=1
-until imds_token && ID=$(md meta-data/instance-id) &&
-	REGION=$(md meta-data/placement/region) && [ -n "$ID" ] && [ -n "$REGION" ]; do
-	log "instance metadata not answering; again in $_b s"
+until rp_imds_token && ID=$(rp_md meta-data/instance-id) &&
+	REGION=$(rp_md meta-data/placement/region) && [ -n "$ID" ] && [ -n "$REGION" ]; do
+	rp_log "instance metadata not answering; again in $_b s"
 	sleep "$_b"
 	[ "$_b" -ge 30 ] || _b=$((_b * 2))
 done
 [ -n "$EC2" ] || EC2=https://ec2.$REGION.amazonaws.com
 [ -n "$SSM" ] || SSM=https://ssm.$REGION.amazonaws.com
-log "instance $ID in $REGION, pool $RP_POOL"
+rp_log "instance $ID in $REGION, pool $RP_POOL"
 
-HEALTH=$(tag health) || HEALTH=
+HEALTH=$(rp_tag health) || HEALTH=
 # a runner already in $RD (carried by the AMI, or left by an earlier start)
 # is used only if it is the pool's version
 if [ -x "$RD/config.sh" ]; then
 	_v=$("$RD/config.sh" --version 2>/dev/null | tail -n 1)
 	if [ "$_v" = "$RP_RUNNER_VERSION" ]; then
-		log "runner v$_v already installed in $RD"
+		rp_log "runner v$_v already installed in $RD"
 		# not configured: no run in progress (whose files are its user's)
-		[ -f "$RD/.runner" ] || own
+		[ -f "$RD/.runner" ] || rp_own
 	else
-		log "runner v$_v in $RD is not v$RP_RUNNER_VERSION: replacing it"
+		rp_log "runner v$_v in $RD is not v$RP_RUNNER_VERSION: replacing it"
 		rm -rf "$RD"
 	fi
 fi
@@ -686,69 +547,69 @@ if [ ! -f "$ROOT/pre-runner.done" ]; then
 			(cd "$ROOT" && sh "$T/pre-runner") >>"$ROOT/pre-runner.log" 2>&1 ||
 			_pr=failed-$?
 	fi
-	[ -n "$HEALTH" ] || install_runner || log "runner not installed yet (will retry)"
-	tags set "pre-runner=$_pr" "runner-version=$RP_RUNNER_VERSION" &&
+	[ -n "$HEALTH" ] || rp_install_runner || rp_log "runner not installed yet (will retry)"
+	rp_tags set "pre-runner=$_pr" "runner-version=$RP_RUNNER_VERSION" &&
 		: >"$ROOT/pre-runner.done"
 fi
 # docker's own, before any job (wipe keeps them)
-[ -f "$T/docker" ] || dk >"$T/docker"
+[ -f "$T/docker" ] || rp_dk >"$T/docker"
 NT=runner_pool_${ID#i-}
-juser
+rp_juser
 
 # config.sh refuses root without it (for every call: register and remove)
 [ "$(id -u)" = 0 ] && RUNNER_ALLOW_RUNASROOT=1 && export RUNNER_ALLOW_RUNASROOT
 # a runner started by an earlier run of this agent (restarted by its
 # supervisor) is adopted, not started twice
 RPID=$(cat "$T/runner.pid" 2>/dev/null) || RPID=
-runner_alive || RPID=
+rp_runner_alive || RPID=
 while :; do
 	_now=$(date +%s)
-	snap
+	rp_snap
 	if [ -n "$SPOT" ]; then
-		tags set state=terminating
-		halt "spot interruption"
+		rp_tags set state=terminating
+		rp_halt "spot interruption"
 	fi
 	_st=$ST _run=$RUN _dl=$DL
-	num "$_dl" 12 || _dl=$((_now + RP_IDLE_TIME))
-	num "$_run" 20 || _run=
+	rp_num "$_dl" 12 || _dl=$((_now + RP_IDLE_TIME))
+	rp_num "$_run" 20 || _run=
 	# a release request for the run it serves (written by the run's release,
 	# a failed provision or a claimant handing back a surplus grant): only
 	# the agent writes the state, so no request is lost to its own writes
-	if [ -n "$_run" ] && [ "$_st" != idle ] && has "release:$_run"; then
+	if [ -n "$_run" ] && [ "$_st" != idle ] && rp_has "release:$_run"; then
 		_st=releasing
 	fi
-	[ "$_now" -gt $((_dl + RP_GRACE)) ] && halt "past deadline $_dl + $RP_GRACE"
+	[ "$_now" -gt $((_dl + RP_GRACE)) ] && rp_halt "past deadline $_dl + $RP_GRACE"
 	case $_st in
 	created | claimed)
 		if [ -n "$_run" ]; then
-			serve "$_run" || tags set state=releasing
+			rp_serve "$_run" || rp_tags set state=releasing
 		else
-			tags set state=idle "deadline=$((_now + RP_IDLE_TIME))"
+			rp_tags set state=idle "deadline=$((_now + RP_IDLE_TIME))"
 		fi ;;
 	idle)
 		# asked to leave the pool: never granted again
-		has retire && retire
+		rp_has retire && rp_retire
 		# metadata may lag the agent's own writes: never grant while a
 		# runner is still configured here; never grant when unhealthy
-		if runner_alive || [ -f "$RD/.runner" ]; then :
-		elif [ -f "$T/grant" ] && { IFS= read -r _g || :; } <"$T/grant" && num "$_g" 20; then
+		if rp_runner_alive || [ -f "$RD/.runner" ]; then :
+		elif [ -f "$T/grant" ] && { IFS= read -r _g || :; } <"$T/grant" && rp_num "$_g" 20; then
 			# a grant recorded and sent (or not) before a restart: finished
-			regrant "$_g"
+			rp_regrant "$_g"
 		elif [ -z "$HEALTH" ] && [ "$_now" -lt "$_dl" ]; then
-			grant
+			rp_grant
 		fi ;;
 	running)
-		if ! runner_alive; then
+		if ! rp_runner_alive; then
 			# GitHub gives this version no more jobs: say so, restart nothing
 			if [ -z "$HEALTH" ] && tail -n 20 "$ROOT/runner.log" 2>/dev/null |
 				grep -q 'is deprecated and cannot receive messages'; then
-				unhealthy runner-version "GitHub gives runner v$RP_RUNNER_VERSION no more jobs"
+				rp_unhealthy runner-version "GitHub gives runner v$RP_RUNNER_VERSION no more jobs"
 			fi
 			if [ -n "$HEALTH" ]; then :
-			elif [ -f "$RD/.runner" ]; then start_runner; else serve "$_run"; fi
+			elif [ -f "$RD/.runner" ]; then rp_start_runner; else rp_serve "$_run"; fi
 		fi ;;
-	releasing) release "$_run" ;;
-	terminating) halt "marked terminating" ;;
+	releasing) rp_release "$_run" ;;
+	terminating) rp_halt "marked terminating" ;;
 	esac
 	sleep "$RP_POLL"
 done

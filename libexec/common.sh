@@ -48,8 +48,8 @@
 #   RP_MAX_RUNTIME_SEC       max runtime in s (tests)        provision
 #   RP_RETRIES               retries of a 111 (4)            retry
 #   agent only (user data):  RP_TOKEN_PARAM, RP_MAX_RUNTIME (s), RP_POLL,
-#                            RP_PRE_RUNNER_GZ, RP_AGENT_LIB (sourced by
-#                            tests); RP_AGENT, RP_UNIT: here-documents
+#                            RP_PRE_RUNNER_GZ; RP_AGENT, RP_UNIT:
+#                            here-documents
 #   tests only:              RP_TEST_USER, RP_TEST_META (tests/e2e.bash)
 
 # shellcheck disable=SC2034

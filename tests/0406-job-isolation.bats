@@ -23,8 +23,8 @@ teardown() { e2e_teardown; }
 attack_env() {
 	local lib=$BATS_TEST_TMPDIR/lib
 	mkdir -p "$lib" && chmod 755 "$lib"
-	install -m 644 "$REPO_ROOT/libexec/agent.sh" "$lib/agent.sh"
-	jq -cn --arg lib "$lib/agent.sh" --arg main "$CLOUD_URL" \
+	install -m 644 "$REPO_ROOT/libexec/agent-sigv4.sh" "$lib/agent-sigv4.sh"
+	jq -cn --arg lib "$lib/agent-sigv4.sh" --arg main "$CLOUD_URL" \
 		--arg imds "http://127.0.0.1:$(cloud_ctl GET /health | jq -r .imds_port)" \
 		--arg victim "$1" '{ATK_LIB: $lib, ATK_MAIN: $main, ATK_IMDS: $imds, ATK_VICTIM: $victim}'
 }
@@ -33,7 +33,7 @@ attack_env() {
 attack() {
 	cat <<'EOF'
 set +e
-RP_AGENT_LIB=1 . "$ATK_LIB"
+. "$ATK_LIB"
 say() { printf '%s: %s\n' "$1" "$2"; }
 say user "$(id -un) $(id -u)"
 id=${RUNNER_NAME#rp-}
@@ -65,7 +65,7 @@ fi
 # whatever credentials the job has (none: a made-up key)
 printf '{"Name":"/runner-pool/acme/web/regtoken","WithDecryption":true}' >"$RUNNER_TEMP/b"
 d=$(date -u +%Y%m%dT%H%M%SZ)
-a=$(authz "${AK:-AKIAJOBHASNOKEY00000}" "${SK:-nothing}" "$TK" us-east-1 ssm "$d" \
+a=$(rp_authz "${AK:-AKIAJOBHASNOKEY00000}" "${SK:-nothing}" "$TK" us-east-1 ssm "$d" \
 	"${ATK_MAIN#http://}" application/x-amz-json-1.1 "$RUNNER_TEMP/b" AmazonSSM.GetParameter)
 out=$(curl -s -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Date: $d" \
 	-H "Authorization: $a" ${TK:+-H "X-Amz-Security-Token: $TK"} \

@@ -78,7 +78,7 @@ setup() {
 	for f in provision release refresh check; do
 		[ "$(stat -c %a "$p/libexec/ec2-runner-pool/$f")" = 755 ]
 	done
-	for f in common.sh inputs agent.sh agent-boot.sh; do
+	for f in common.sh inputs agent-sigv4.sh agent.sh agent-boot.sh; do
 		[ "$(stat -c %a "$p/libexec/ec2-runner-pool/$f")" = 644 ]
 	done
 	[ -f "$p/share/man/man1/ec2-runner-pool.1" ]

@@ -11,17 +11,17 @@ teardown() { e2e_teardown; }
 @test "the agent's SigV4 in sh matches AWS's suite (dash and busybox sh)" {
 	for sh in dash "busybox sh"; do
 		run $sh -c '
-			RP_AGENT_LIB=1 . "$1/libexec/agent.sh"
+			. "$1/libexec/agent-sigv4.sh"
 			S=$1/tests/cloud/aws-sigv4-test-suite
 			for c in get-vanilla post-x-www-form-urlencoded get-vanilla-with-session-token post-vanilla get-utf8; do
-				got=$(sign wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY us-east-1 service 20150830T123600Z "$(cat "$S/$c/$c.sts")")
+				got=$(rp_sign wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY us-east-1 service 20150830T123600Z "$(cat "$S/$c/$c.sts")")
 				[ "$got" = "$(sed "s/.*Signature=//" "$S/$c/$c.authz")" ] || { echo "FAIL $c"; exit 1; }
 			done
 			printf "Param1=value1" >"$BATS_TEST_TMPDIR/body"
-			a=$(authz AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY "" us-east-1 service 20150830T123600Z example.amazonaws.com application/x-www-form-urlencoded "$BATS_TEST_TMPDIR/body")
+			a=$(rp_authz AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY "" us-east-1 service 20150830T123600Z example.amazonaws.com application/x-www-form-urlencoded "$BATS_TEST_TMPDIR/body")
 			[ "$a" = "$(cat "$S/post-x-www-form-urlencoded/post-x-www-form-urlencoded.authz")" ] || exit 1
 			k=365c365c00ff
-			[ "$(hmac $k msg)" = "$(printf msg | openssl dgst -sha256 -mac HMAC -macopt hexkey:$k -binary | hexof)" ] || exit 1
+			[ "$(rp_hmac $k msg)" = "$(printf msg | openssl dgst -sha256 -mac HMAC -macopt hexkey:$k -binary | rp_hexof)" ] || exit 1
 			echo ok' sh "$REPO_ROOT"
 		[ "$status" -eq 0 ]
 		[ "$output" = ok ]
@@ -30,7 +30,7 @@ teardown() { e2e_teardown; }
 
 @test "agent and modes are shellcheck -s sh clean" {
 	command -v shellcheck || skip "no shellcheck"
-	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh" "$REPO_ROOT/ec2-runner-pool"
+	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent-sigv4.sh" "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh" "$REPO_ROOT/ec2-runner-pool"
 	[ "$status" -eq 0 ]
 }
 

@@ -2,7 +2,7 @@
 """Exhaustive model check of the claim protocol of ec2-runner-pool(7).
 
 An explicit-state model of the pool's instances (their tags), their agents
-(libexec/agent.sh), the claimants (bin/pool-claim.c inside
+(libexec/agent.sh and agent-sigv4.sh), the claimants (bin/pool-claim.c inside
 libexec/provision), the releases (libexec/release) and the reaper
 (bin/pool-reap.c), explored breadth-first over every interleaving of their
 steps up to a bound, with state hashing.  Each step is one atomic read or
@@ -43,16 +43,18 @@ from collections import deque
 
 # ---- the code each step stands for -----------------------------------------
 # (file, function or tool); tests/0920-model.bats checks that each still
-# exists, so the model and the code stay the same protocol.
+# exists, so the model and the code stay the same protocol.  The agent is
+# two files: the protocol loop (agent.sh) and the signer (agent-sigv4.sh),
+# whose rp_aws sends each of its writes, the grant among them.
 WHERE = {
-    'agent-top': ('libexec/agent.sh', 'md'),
-    'agent-grant-read': ('libexec/agent.sh', 'grant'),
-    'agent-precheck': ('libexec/agent.sh', 'aws'),
-    'agent-grant': ('libexec/agent.sh', 'grant'),
-    'agent-serve': ('libexec/agent.sh', 'serve'),
-    'agent-release': ('libexec/agent.sh', 'release'),
-    'agent-halt': ('libexec/agent.sh', 'halt'),
-    'agent-crash': ('libexec/agent.sh', 'runner_alive'),
+    'agent-top': ('libexec/agent.sh', 'rp_md'),
+    'agent-grant-read': ('libexec/agent.sh', 'rp_grant'),
+    'agent-precheck': ('libexec/agent.sh', 'rp_precheck'),
+    'agent-grant': ('libexec/agent-sigv4.sh', 'rp_aws'),
+    'agent-serve': ('libexec/agent.sh', 'rp_serve'),
+    'agent-release': ('libexec/agent.sh', 'rp_release'),
+    'agent-halt': ('libexec/agent.sh', 'rp_halt'),
+    'agent-crash': ('libexec/agent.sh', 'rp_runner_alive'),
     'claim-list': ('bin/pool-list.c', 'main'),
     'claim-add': ('bin/pool-claim.c', 'add_claims'),
     'claim-readback': ('bin/pool-claim.c', 'judge'),
@@ -71,7 +73,7 @@ WHERE = {
     'release-request': ('libexec/release', 'pool-tag'),
     'release-wait': ('libexec/release', 'pending'),
     'reap': ('bin/pool-reap.c', 'judge'),
-    'time': ('libexec/agent.sh', 'num'),
+    'time': ('libexec/agent.sh', 'rp_num'),
 }
 
 LIVE = ('created', 'claimed', 'running')
@@ -146,7 +148,7 @@ class Model:
             yield from self.claimant_steps(s, r)
             yield from self.release_steps(s, r)
 
-    # ---- the agent (libexec/agent.sh) ---------------------------------------
+    # ---- the agent (libexec/agent.sh, agent-sigv4.sh) -----------------------
     def agent_steps(self, s, i):
         insts, agents, cls, rels, left = s
         inst = insts[i]
