@@ -1,8 +1,8 @@
 #!/bin/sh
 # ec2-runner-pool instance agent, part 1 of 2: the signer.  AWS Signature
-# Version 4 in sh (HMAC-SHA256 over openssl; no secret ever in argv), the
-# instance role's credentials, and rp_aws, the signed call with its
-# retries.  Function definitions only: sourcing this file sets nothing
+# Version 4 in sh (HMAC-SHA256 over sha256sum or openssl; no secret ever in
+# argv), the instance role's credentials, and rp_aws, the signed call with
+# its retries.  Function definitions only: sourcing this file sets nothing
 # else (tests/0413 checks it against AWS's SigV4 suite; tests/0406 signs
 # with it as a job would).
 #
@@ -40,17 +40,29 @@ rp_pad() {
 }
 
 # rp_hmac KEYHEX MSG: hex HMAC-SHA256 (the key only ever reaches builtins
-# and openssl's stdin)
+# and the hash's stdin)
 rp_hmac() {
 	_i=$(rp_pad "$1" 0x36)
 	_o=$(rp_pad "$1" 0x5c)
-	# shellcheck disable=SC2059
-	_in=$({ printf "$_i"; printf '%s' "$2"; } | openssl dgst -sha256 -binary | rp_hexof)
-	# shellcheck disable=SC2059
-	{ printf "$_o"; printf "$(rp_hex2esc "$_in")"; } | openssl dgst -sha256 -binary | rp_hexof
+	rp_hmacp "$_i" "$_o" "$2"
 }
 
-rp_sha256hex() { openssl dgst -sha256 -binary | rp_hexof; }
+# rp_hmacp IPAD OPAD MSG: the same, the key's two pads given (rp_pad)
+rp_hmacp() {
+	# shellcheck disable=SC2059
+	_in=$({ printf "$1"; printf '%s' "$3"; } | rp_sha256hex)
+	# shellcheck disable=SC2059
+	{ printf "$2"; printf "$(rp_hex2esc "$_in")"; } | rp_sha256hex
+}
+
+# rp_sha256hex: hex SHA-256 of stdin.  coreutils' sha256sum where there is
+# one (every mainstream AMI): a call signs with 4 hashes, and openssl's
+# start costs ten times sha256sum's
+if command -v sha256sum >/dev/null 2>&1; then
+	rp_sha256hex() { _x=$(sha256sum) && printf '%s' "${_x%% *}"; }
+else
+	rp_sha256hex() { openssl dgst -sha256 -binary | rp_hexof; }
+fi
 
 # rp_urlenc STRING: RFC 3986 percent-encoding (as SigV4 wants it)
 rp_urlenc() {
@@ -66,25 +78,28 @@ rp_urlenc() {
 	printf '%s' "$_r"
 }
 
-# rp_skey SECRET REGION SERVICE DAY: SKEY, SigV4's signing key (hex), derived
-# once for a secret, day, region and service: the last two are kept (the
-# agent signs for ec2 and ssm), and a call in a subshell finds them
+# rp_skey SECRET REGION SERVICE DAY: SKEY, SigV4's signing key (hex), and
+# its HMAC pads (SIP, SOP), derived once for a secret, day, region and
+# service: the last two are kept (the agent signs for ec2 and ssm), and a
+# call in a subshell finds them
 rp_skey() {
 	_kid="$1/$4/$2/$3"
-	if [ "$_kid" = "${_kid1:-}" ]; then SKEY=$_key1; return 0; fi
-	if [ "$_kid" = "${_kid2:-}" ]; then SKEY=$_key2; return 0; fi
+	if [ "$_kid" = "${_kid1:-}" ]; then SKEY=$_key1 SIP=$_ip1 SOP=$_op1; return 0; fi
+	if [ "$_kid" = "${_kid2:-}" ]; then SKEY=$_key2 SIP=$_ip2 SOP=$_op2; return 0; fi
 	_k=$(printf '%s' "AWS4$1" | rp_hexof)
 	_k=$(rp_hmac "$_k" "$4")
 	_k=$(rp_hmac "$_k" "$2")
 	_k=$(rp_hmac "$_k" "$3")
 	SKEY=$(rp_hmac "$_k" aws4_request)
-	_kid2=${_kid1:-} _key2=${_key1:-} _kid1=$_kid _key1=$SKEY
+	SIP=$(rp_pad "$SKEY" 0x36) SOP=$(rp_pad "$SKEY" 0x5c)
+	_kid2=${_kid1:-} _key2=${_key1:-} _ip2=${_ip1:-} _op2=${_op1:-}
+	_kid1=$_kid _key1=$SKEY _ip1=$SIP _op1=$SOP
 }
 
 # rp_sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
 rp_sign() {
 	rp_skey "$1" "$2" "$3" "${4%%T*}"
-	rp_hmac "$SKEY" "$5"
+	rp_hmacp "$SIP" "$SOP" "$5"
 }
 
 # rp_authz AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
