@@ -119,7 +119,7 @@ static struct subnet subnets[64];
 static size_t nsubnets;
 static char tname[160], tid[64], tversion[32];
 static int have_template;
-static char usage_buf[16], ami_buf[32], profile_buf[2100], types_buf[4096], scope_buf[160];
+static char usage_buf[16], ami_buf[32], profile_buf[2100], scope_buf[160];
 static char live_id[32];	/* an instance of the pool, for the DryRuns */
 static char vpc[32];		/* the security groups' VPC */
 
@@ -1144,8 +1144,10 @@ from_config(const cJSON *c)
 	if (in.usage == NULL && (v = jsonl_str(c, "usage")) &&
 	    validate_usage(v) == 0)
 		in.usage = strncpy(usage_buf, v, sizeof(usage_buf) - 1);
+	/* whole, however long (400 patterns): a cut list would check other
+	 * types than the pool launches; kept until exit */
 	if (in.types == NULL && (v = jsonl_str(c, "allowed_types")))
-		in.types = strncpy(types_buf, v, sizeof(types_buf) - 1);
+		in.types = strdup(v);
 	if (in.scope == NULL && (v = jsonl_str(c, "github_scope")) &&
 	    ghscope_parse(v, &(struct ghscope){ 0 }) == 0)
 		in.scope = strncpy(scope_buf, v, sizeof(scope_buf) - 1);
