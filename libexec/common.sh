@@ -110,6 +110,13 @@ ghtool() {
 
 now_ms() { date +%s%3N; }
 
+# capacity_short FILE: pool-launch's stderr (FILE) says the fleet came back
+# short for lack of capacity: the codes of CreateFleet's errorSet
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-fleet-troubleshooting.html
+capacity_short() {
+	grep -Eq '^pool-launch: (InsufficientInstanceCapacity|InsufficientCapacity|UnfulfillableCapacity|MaxSpotInstanceCountExceeded|SpotMaxPriceTooLow):' "$1"
+}
+
 config_param() { printf '/runner-pool/%s/config' "$RP_POOL"; }
 token_param() { printf '/runner-pool/%s/regtoken' "$RP_POOL"; }
 

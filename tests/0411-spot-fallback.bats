@@ -52,6 +52,25 @@ fleets() { cloud_calls | jq -c 'select(.action == "CreateFleet")'; }
 	run -0 release 903
 }
 
+@test "on-demand-fallback: refresh's min-idle launches on-demand what spot cannot, and counts it" {
+	cloud_fault '{"service":"ec2","action":"CreateFleet","kind":"capacity","count":1}'
+	run --separate-stderr refresh INPUT_MIN_IDLE=2 INPUT_IDLE_TIME_SEC=600 INPUT_ON_DEMAND_FALLBACK=true
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[[ "$stderr" == *"spot fleet short by 2 for lack of capacity: launching 2 on-demand (on-demand-fallback)"* ]]
+	[ "$(jq -r .launched <<<"$output")" = 2 ]
+	run -0 fleets
+	[ "${#lines[@]}" -eq 2 ]
+	jq -e '.params["TargetCapacitySpecification.DefaultTargetCapacityType"] == "on-demand"' <<<"${lines[1]}"
+	wait_until 60 eval '[ "$(count --state idle --usage on-demand)" -eq 2 ]'
+	# the idle on-demand ones count for min-idle: nothing more launched
+	run -0 --separate-stderr refresh INPUT_MIN_IDLE=2 INPUT_IDLE_TIME_SEC=600 INPUT_ON_DEMAND_FALLBACK=true
+	[ "$(jq -r .launched <<<"$output")" = 0 ]
+	# without the fallback they do not: a spot refresh wants its own
+	cloud_ctl DELETE /faults >/dev/null
+	run -0 --separate-stderr refresh INPUT_MIN_IDLE=2 INPUT_IDLE_TIME_SEC=600
+	[ "$(jq -r .launched <<<"$output")" = 2 ]
+}
+
 @test "on-demand-fallback: reuse prefers idle spot, then idle on-demand" {
 	# agents polling every 2 s: provision gives a claim 2 * 3 + 5 s to be
 	# answered, so a loaded machine does not pass over the idle spot one
