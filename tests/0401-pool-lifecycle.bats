@@ -89,7 +89,7 @@ teardown() { e2e_teardown; }
 	run --separate-stderr env INPUT_MODE=refresh INPUT_AMI=ami-0a1b2c3d4e5f60001 \
 		INPUT_IAM_INSTANCE_PROFILE=runner-pool-instance \
 		INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001 \
-		INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 INPUT_AGENT_POLL_SEC=1 \
+		INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 INPUT_AGENT_POLL_SEC=2 \
 		INPUT_GITHUB_APP_ID=4242 "INPUT_GITHUB_APP_PRIVATE_KEY=$(cat "$BATS_TEST_TMPDIR/app.pem")" \
 		"$REPO_ROOT/entrypoint.sh"
 	[ "$status" -eq 0 ]

@@ -122,11 +122,11 @@ state_of() { pool-list --pool acme/web --id "$1" | jq -r .state; }
 		"runner-pool:deadline": $d}, lifecycle: "spot"}')" >/dev/null
 	run --separate-stderr provision 806 1 INPUT_TIMEOUT_SEC=60
 	[ "$status" -eq 0 ]
-	[[ "$stderr" == *"no answer from its agent in 8s; trying another"* ]]
+	[[ "$stderr" == *"no answer from its agent in 11s; trying another"* ]]
 	[[ "$stderr" == *"launched=1"* ]]
-	# the agents poll every second: judged silent after 3 polls + 5 s = 8 s;
+	# the agents poll every 2 s: judged silent after 3 polls + 5 s = 11 s;
 	# the claim timeout is 30 s, which alone the old wait took before the
-	# launch; the silence is judged after 3 polls + 5 s: from the claim to
+	# launch: from the claim to
 	# the launch, by the cloud's clock (not the whole provision's, which
 	# a busy machine stretches while the new instance boots)
 	gap=$(cloud_calls service=ec2 | jq -s '

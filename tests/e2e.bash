@@ -1,8 +1,11 @@
 # tests/e2e.bash: setup shared by the end-to-end tests (04xx)
 load helpers
-# poll faster than the production default (1 s): a test runs a few
-# provisions at a time, well within the local cloud's request limits (AWS's,
-# on by default); claims are read back after the agents' poll interval
+# The agents poll every 2 s, the action's default: an idle agent's round
+# (a curl of its metadata, and the cloud's answers) costs ~60 ms of CPU
+# here, and a test file has several agents up at a time.  Provision polls
+# EC2 faster than its default (1 s): a test runs a few provisions at a
+# time, well within the local cloud's request limits (AWS's, on by
+# default).
 export RP_WAIT_INTERVAL=0.25
 # the tests' own waits list the pool (pool-list, ~50 ms of CPU): twice a
 # second is often enough
@@ -82,7 +85,7 @@ refresh() {
 		INPUT_SECURITY_GROUP_IDS=sg-0a1b2c3d4e5f60001 \
 		"INPUT_SUBNET_IDS=subnet-0a1b2c3d4e5f60001 subnet-0a1b2c3d4e5f60002" \
 		INPUT_GITHUB_TOKEN=ghp_e2e0000000000000000000000000000000001 \
-		INPUT_AGENT_POLL_SEC=1 INPUT_RUNNER_USER="$RP_TEST_USER" \
+		INPUT_AGENT_POLL_SEC=2 INPUT_RUNNER_USER="$RP_TEST_USER" \
 		INPUT_JOB_METADATA="$RP_TEST_META" "$@" "$REPO_ROOT/entrypoint.sh"
 }
 
