@@ -78,22 +78,22 @@ rp_urlenc() {
 	printf '%s' "$_r"
 }
 
-# rp_skey SECRET REGION SERVICE DAY: SKEY, SigV4's signing key (hex), and
-# its HMAC pads (SIP, SOP), derived once for a secret, day, region and
-# service: the last two are kept (the agent signs for ec2 and ssm), and a
-# call in a subshell finds them
+# rp_skey SECRET REGION SERVICE DAY: SIP and SOP, the HMAC pads of SigV4's
+# signing key, derived once for a secret, day, region and service: the
+# last two are kept (the agent signs for ec2 and ssm), and a call in a
+# subshell finds them
 rp_skey() {
 	_kid="$1/$4/$2/$3"
-	if [ "$_kid" = "${_kid1:-}" ]; then SKEY=$_key1 SIP=$_ip1 SOP=$_op1; return 0; fi
-	if [ "$_kid" = "${_kid2:-}" ]; then SKEY=$_key2 SIP=$_ip2 SOP=$_op2; return 0; fi
+	if [ "$_kid" = "${_kid1:-}" ]; then SIP=$_ip1 SOP=$_op1; return 0; fi
+	if [ "$_kid" = "${_kid2:-}" ]; then SIP=$_ip2 SOP=$_op2; return 0; fi
 	_k=$(printf '%s' "AWS4$1" | rp_hexof)
 	_k=$(rp_hmac "$_k" "$4")
 	_k=$(rp_hmac "$_k" "$2")
 	_k=$(rp_hmac "$_k" "$3")
-	SKEY=$(rp_hmac "$_k" aws4_request)
-	SIP=$(rp_pad "$SKEY" 0x36) SOP=$(rp_pad "$SKEY" 0x5c)
-	_kid2=${_kid1:-} _key2=${_key1:-} _ip2=${_ip1:-} _op2=${_op1:-}
-	_kid1=$_kid _key1=$SKEY _ip1=$SIP _op1=$SOP
+	_k=$(rp_hmac "$_k" aws4_request)
+	SIP=$(rp_pad "$_k" 0x36) SOP=$(rp_pad "$_k" 0x5c)
+	_kid2=${_kid1:-} _ip2=${_ip1:-} _op2=${_op1:-}
+	_kid1=$_kid _ip1=$SIP _op1=$SOP
 }
 
 # rp_sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS

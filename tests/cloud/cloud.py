@@ -144,6 +144,7 @@ def limit_buckets(service, action, params):
         name, burst, rate = SSM_LIMITS.get(action, (action,) + SSM_OTHER)
         return [("ssm:" + name, burst, rate, 1)]
     action = action or ""
+    bucket = "ec2:" + action
     if action in EC2_REQUEST_LIMITS:
         burst, rate = EC2_REQUEST_LIMITS[action]
     elif action in ec2.MUTATING:
@@ -152,10 +153,10 @@ def limit_buckets(service, action, params):
             k.startswith("Filter.") or k in ("MaxResults", "NextToken")
             for k in params):
         burst, rate = EC2_UNFILTERED_LIMITS
-        action = "unfiltered:" + action
+        bucket = "ec2:unfiltered:" + action
     else:
         burst, rate = EC2_NON_MUTATING
-    out = [("ec2:" + action, burst, rate, 1)]
+    out = [(bucket, burst, rate, 1)]
     if action in EC2_RESOURCE_LIMITS:
         if action == "RunInstances":
             try:
