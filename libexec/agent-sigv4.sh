@@ -13,98 +13,114 @@
 # Every name is rp_*: a shell that sources it keeps its own.
 
 # ---- hex and HMAC-SHA256 without any secret in argv ----------------------
+# The helpers leave their results in variables (_E, _HM, _UE, _AZ), not on
+# stdout: a $(...) costs the agent a fork, and each call signs with 4
+# hashes.  rp_hmac, rp_sign, rp_authz and rp_sha256hex print theirs (the
+# tests, the runner package's checksum).
 rp_hexof() { od -An -v -tx1 | tr -d ' \n'; }
 
-# rp_hex2esc HEX: printf format with one octal escape per byte
-rp_hex2esc() {
-	_h=$1 _e=''
-	while [ -n "$_h" ]; do
-		_b=${_h%"${_h#??}"}
-		_h=${_h#??}
-		_v=$((0x$_b))
-		_e="$_e\\$((_v / 64))$((_v / 8 % 8))$((_v % 8))"
+# rp_esc HEX: _E, a printf format with one octal escape per byte
+rp_esc() {
+	_eh=$1 _ee=''
+	while [ -n "$_eh" ]; do
+		_eb=${_eh%"${_eh#??}"}
+		_eh=${_eh#??}
+		_ev=$((0x$_eb))
+		_ee="$_ee\\$((_ev / 64))$((_ev / 8 % 8))$((_ev % 8))"
 	done
-	printf '%s' "$_e"
+	_E=$_ee
 }
 
-# rp_pad KEYHEX XOR: the 64-byte block key^XOR as a printf format
+# rp_pad KEYHEX XOR: _E, the 64-byte block key^XOR as a printf format
 rp_pad() {
-	_h=$1 _e='' _n=0
-	while [ "$_n" -lt 64 ]; do
-		if [ -n "$_h" ]; then _b=${_h%"${_h#??}"}; _h=${_h#??}; else _b=00; fi
-		_v=$((0x$_b ^ $2))
-		_e="$_e\\$((_v / 64))$((_v / 8 % 8))$((_v % 8))"
-		_n=$((_n + 1))
+	_eh=$1 _ee='' _pn=0
+	while [ "$_pn" -lt 64 ]; do
+		if [ -n "$_eh" ]; then _eb=${_eh%"${_eh#??}"}; _eh=${_eh#??}; else _eb=00; fi
+		_ev=$((0x$_eb ^ $2))
+		_ee="$_ee\\$((_ev / 64))$((_ev / 8 % 8))$((_ev % 8))"
+		_pn=$((_pn + 1))
 	done
-	printf '%s' "$_e"
+	_E=$_ee
 }
 
-# rp_hmac KEYHEX MSG: hex HMAC-SHA256 (the key only ever reaches builtins
-# and the hash's stdin)
-rp_hmac() {
-	_i=$(rp_pad "$1" 0x36)
-	_o=$(rp_pad "$1" 0x5c)
-	rp_hmacp "$_i" "$_o" "$2"
-}
-
-# rp_hmacp IPAD OPAD MSG: the same, the key's two pads given (rp_pad)
-rp_hmacp() {
-	# shellcheck disable=SC2059
-	_in=$({ printf "$1"; printf '%s' "$3"; } | rp_sha256hex)
-	# shellcheck disable=SC2059
-	{ printf "$2"; printf "$(rp_hex2esc "$_in")"; } | rp_sha256hex
-}
-
-# rp_sha256hex: hex SHA-256 of stdin.  coreutils' sha256sum where there is
-# one (every mainstream AMI): a call signs with 4 hashes, and openssl's
-# start costs ten times sha256sum's
+# rp_sha: SHA-256 of stdin, as "HEX ..." (coreutils' format).  coreutils'
+# sha256sum where there is one (every mainstream AMI): openssl's start
+# costs ten times sha256sum's
 if command -v sha256sum >/dev/null 2>&1; then
-	rp_sha256hex() { _x=$(sha256sum) && printf '%s' "${_x%% *}"; }
+	rp_sha() { sha256sum; }
 else
-	rp_sha256hex() { openssl dgst -sha256 -binary | rp_hexof; }
+	rp_sha() { openssl dgst -sha256 -r; }
 fi
 
-# rp_urlenc STRING: RFC 3986 percent-encoding (as SigV4 wants it)
+# rp_sha256hex: hex SHA-256 of stdin, printed
+rp_sha256hex() { _x=$(rp_sha) && printf '%s' "${_x%% *}"; }
+
+# rp_hmacp IPAD OPAD MSG: _HM, the hex HMAC-SHA256 of MSG under the key
+# whose two pads (rp_pad) are given: the key only ever reaches builtins and
+# the hash's stdin
+rp_hmacp() {
+	# shellcheck disable=SC2059
+	_in=$({ printf "$1"; printf '%s' "$3"; } | rp_sha)
+	rp_esc "${_in%% *}"
+	# shellcheck disable=SC2059
+	_HM=$({ printf "$2"; printf "$_E"; } | rp_sha)
+	_HM=${_HM%% *}
+}
+
+# rp_hmk KEYHEX MSG: _HM, the same for a key in hex
+rp_hmk() {
+	rp_pad "$1" 0x36
+	_hi=$_E
+	rp_pad "$1" 0x5c
+	rp_hmacp "$_hi" "$_E" "$2"
+}
+
+# rp_hmac KEYHEX MSG: the same, printed
+rp_hmac() { rp_hmk "$1" "$2" && printf '%s' "$_HM"; }
+
+# rp_urlenc STRING: _UE, STRING in RFC 3986 percent-encoding (as SigV4
+# wants it; the tag keys' colon without a printf)
 rp_urlenc() {
-	_s=$1 _r=
-	while [ -n "$_s" ]; do
-		_c=${_s%"${_s#?}"}
-		_s=${_s#?}
-		case $_c in
-		[A-Za-z0-9._~-]) _r="$_r$_c" ;;
-		*) _r="$_r$(printf %%%02X "'$_c")" ;;
+	_us=$1 _ur=
+	while [ -n "$_us" ]; do
+		_uc=${_us%"${_us#?}"}
+		_us=${_us#?}
+		case $_uc in
+		[A-Za-z0-9._~-]) _ur="$_ur$_uc" ;;
+		:) _ur="$_ur%3A" ;;
+		/) _ur="$_ur%2F" ;;
+		*) _ur="$_ur$(printf %%%02X "'$_uc")" ;;
 		esac
 	done
-	printf '%s' "$_r"
+	_UE=$_ur
 }
 
 # rp_skey SECRET REGION SERVICE DAY: SIP and SOP, the HMAC pads of SigV4's
 # signing key, derived once for a secret, day, region and service: the
-# last two are kept (the agent signs for ec2 and ssm), and a call in a
-# subshell finds them
+# last two are kept (the agent signs for ec2 and ssm)
 rp_skey() {
 	_kid="$1/$4/$2/$3"
 	if [ "$_kid" = "${_kid1:-}" ]; then SIP=$_ip1 SOP=$_op1; return 0; fi
 	if [ "$_kid" = "${_kid2:-}" ]; then SIP=$_ip2 SOP=$_op2; return 0; fi
 	_k=$(printf '%s' "AWS4$1" | rp_hexof)
-	_k=$(rp_hmac "$_k" "$4")
-	_k=$(rp_hmac "$_k" "$2")
-	_k=$(rp_hmac "$_k" "$3")
-	_k=$(rp_hmac "$_k" aws4_request)
-	SIP=$(rp_pad "$_k" 0x36) SOP=$(rp_pad "$_k" 0x5c)
+	rp_hmk "$_k" "$4"
+	rp_hmk "$_HM" "$2"
+	rp_hmk "$_HM" "$3"
+	rp_hmk "$_HM" aws4_request
+	rp_pad "$_HM" 0x36
+	SIP=$_E
+	rp_pad "$_HM" 0x5c
+	SOP=$_E
 	_kid2=${_kid1:-} _ip2=${_ip1:-} _op2=${_op1:-}
 	_kid1=$_kid _ip1=$SIP _op1=$SOP
 }
 
-# rp_sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS
-rp_sign() {
-	rp_skey "$1" "$2" "$3" "${4%%T*}"
-	rp_hmacp "$SIP" "$SOP" "$5"
-}
+# rp_sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS, printed
+rp_sign() { rp_skey "$1" "$2" "$3" "${4%%T*}" && rp_hmacp "$SIP" "$SOP" "$5" && printf '%s' "$_HM"; }
 
-# rp_authz AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
-# print the Authorization header value for a POST / with the given headers
-rp_authz() {
+# rp_az AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
+# _AZ, the Authorization header value for a POST / with the given headers
+rp_az() {
 	_sh="content-type;host;x-amz-date"
 	_ch="content-type:$8
 host:$7
@@ -120,27 +136,31 @@ x-amz-date:$6
 		_ch="${_ch}x-amz-target:${10}
 "
 	fi
-	_ph=$(rp_sha256hex <"$9")
+	_ph=$(rp_sha <"$9")
 	_cr="POST
 /
 
 $_ch
 $_sh
-$_ph"
+${_ph%% *}"
 	_sc="${6%%T*}/$4/$5/aws4_request"
-	_st="AWS4-HMAC-SHA256
+	_hc=$(printf '%s' "$_cr" | rp_sha)
+	rp_skey "$2" "$4" "$5" "${6%%T*}"
+	rp_hmacp "$SIP" "$SOP" "AWS4-HMAC-SHA256
 $6
 $_sc
-$(printf '%s' "$_cr" | rp_sha256hex)"
-	printf 'AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s' \
-		"$1" "$_sc" "$_sh" "$(rp_sign "$2" "$4" "$5" "$6" "$_st")"
+${_hc%% *}"
+	_AZ="AWS4-HMAC-SHA256 Credential=$1/$_sc, SignedHeaders=$_sh, Signature=$_HM"
 }
 
-# rp_creds: AK, SK, TK from the instance role, read again after 2 minutes
-# (the role's credentials are replaced at least 5 minutes before they
-# expire) or when a call says they expired
+# rp_authz (rp_az's arguments): the same, printed
+rp_authz() { rp_az "$@" && printf '%s' "$_AZ"; }
+
+# rp_creds NOW: AK, SK, TK from the instance role, read again after 2
+# minutes (the role's credentials are replaced at least 5 minutes before
+# they expire) or when a call says they expired
 rp_creds() {
-	_cn=$(date +%s)
+	_cn=$1
 	[ -n "${AK:-}" ] && [ "$_cn" -lt "${CEXP:-0}" ] && return 0
 	CEXP=0
 	_role=$(rp_md meta-data/iam/security-credentials/) || return 1
@@ -161,15 +181,18 @@ rp_creds() {
 # (the signed headers, with the role's session token, reach curl through
 # a pipe: no file keeps them)
 rp_aws() {
-	_n=0
+	_an=0
 	while :; do
-		if rp_creds; then
-			_d=$(date -u +%Y%m%dT%H%M%SZ)
+		# the time once: the credentials' age and the request's date
+		_d=$(date -u '+%s %Y%m%dT%H%M%SZ')
+		if rp_creds "${_d%% *}"; then
+			_d=${_d#* }
 			_host=${2#*://}
 			_host=${_host%%/*}
-			# the signing key derived here, kept for the next calls
-			rp_skey "$SK" "$REGION" "$1" "${_d%%T*}"
-			_a=$(rp_authz "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}")
+			# signed in this shell: the signing key derived here is kept
+			# for the next calls
+			rp_az "$AK" "$SK" "$TK" "$REGION" "$1" "$_d" "$_host" "$3" "$4" "${5:-}"
+			_a=$_AZ
 			# the caller's last look just before sending (a grant: the
 			# loop's rp_precheck, when it set PRECHECK): on a no, nothing
 			# is sent
@@ -190,8 +213,8 @@ rp_aws() {
 				{ rp_log "$1 call failed: HTTP $_c $(head -c 300 "$T/out")"; return 1; } ;;
 			esac
 		fi
-		_n=$((_n + 1))
-		[ "$_n" -ge 8 ] && { rp_log "$1 call failed: HTTP ${_c:-none}"; return 1; }
-		sleep $((_n + $(od -An -N1 -tu1 /dev/urandom) % 3))
+		_an=$((_an + 1))
+		[ "$_an" -ge 8 ] && { rp_log "$1 call failed: HTTP ${_c:-none}"; return 1; }
+		sleep $((_an + $(od -An -N1 -tu1 /dev/urandom) % 3))
 	done
 }

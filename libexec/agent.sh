@@ -59,11 +59,11 @@ rp_md() {
 		rp_imds_token || return 1
 		_mc=$(curl -s -m 5 -o "$T/md" -w '%{http_code}' -H @"$T/imds.h" "$IMDS/latest/$1")
 	fi
-	# no copy of an item (the role's credentials) stays behind
-	[ "$_mc" = 200 ] && cat "$T/md"
-	_mc=$?
-	rm -f "$T/md"
-	return "$_mc"
+	# read with builtins (a round reads often); no copy of an item (the
+	# role's credentials) stays behind
+	[ "$_mc" = 200 ] || { : >"$T/md"; return 1; }
+	while IFS= read -r _ml || [ -n "$_ml" ]; do printf '%s\n' "$_ml"; done <"$T/md"
+	: >"$T/md"
 }
 
 rp_tag() { rp_md "meta-data/tags/instance/$P$1" 2>/dev/null; }
@@ -117,16 +117,20 @@ rp_tags() {
 	_b="Action=$_a&Version=2016-11-15&ResourceId.1=$ID"
 	_i=1
 	for _kv in "$@"; do
-		_b="$_b&Tag.$_i.Key=$(rp_urlenc "$P${_kv%%=*}")"
-		[ "$_a" = CreateTags ] && _b="$_b&Tag.$_i.Value=$(rp_urlenc "${_kv#*=}")"
+		rp_urlenc "$P${_kv%%=*}"
+		_b="$_b&Tag.$_i.Key=$_UE"
+		[ "$_a" = CreateTags ] && rp_urlenc "${_kv#*=}" && _b="$_b&Tag.$_i.Value=$_UE"
 		_i=$((_i + 1))
 	done
 	printf '%s' "$_b" >"$T/b"
 	rp_aws ec2 "$EC2" 'application/x-www-form-urlencoded; charset=utf-8' "$T/b"
 }
 
-# rp_token FIELD: a field of the registration token parameter (token, remove_token)
+# rp_token FIELD: TOKV, a field of the registration token parameter (token,
+# remove_token); empty when it could not be read.  Called in this shell,
+# not in a $(...): the credentials and the signing key it reads stay
 rp_token() {
+	TOKV=
 	printf '{"Name":"%s","WithDecryption":true}' "$RP_TOKEN_PARAM" >"$T/b"
 	rp_aws ssm "$SSM" application/x-amz-json-1.1 "$T/b" AmazonSSM.GetParameter || return 1
 	# JSON by sed (no jq on a bare AMI): the reply is one line, and the
@@ -135,7 +139,7 @@ rp_token() {
 	#   {"Parameter":{"Name":"/runner-pool/acme/web/regtoken",...,
 	#   "Value":"{\"token\":\"AAQ3EXAMPLE\",\"remove_token\":...}"}}
 	# (the tokens GitHub issues hold no quote or backslash)
-	sed -n "s/.*\\\\\"$1\\\\\" *: *\\\\\"\\([^\\\\\"]*\\)\\\\\".*/\\1/p" "$T/out"
+	TOKV=$(sed -n "s/.*\\\\\"$1\\\\\" *: *\\\\\"\\([^\\\\\"]*\\)\\\\\".*/\\1/p" "$T/out")
 	rm -f "$T/out"
 }
 
@@ -340,8 +344,10 @@ rp_prep() {
 # rp_runner_alive: the runner started here, or by an earlier run of the agent
 # (its pid in $T/runner.pid, its working directory $RD), still runs
 rp_runner_alive() {
-	[ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null &&
-		[ "$(readlink "/proc/$RPID/cwd" 2>/dev/null)" = "$(cd "$RD" 2>/dev/null && pwd -P)" ]
+	[ -n "${RPID:-}" ] && kill -0 "$RPID" 2>/dev/null || return 1
+	# $RD's real path, once it exists
+	[ -n "${RDP:-}" ] || RDP=$(cd "$RD" 2>/dev/null && pwd -P) || RDP=
+	[ -n "$RDP" ] && [ "$(readlink "/proc/$RPID/cwd" 2>/dev/null)" = "$RDP" ]
 }
 
 # rp_start_runner: run.sh as the job user, with an environment of its own
@@ -375,7 +381,7 @@ rp_stop_runner() {
 rp_serve() {
 	NAME=rp-$ID-$1
 	_n=0
-	until [ -z "$HEALTH" ] && rp_install_runner && _tok=$(rp_token token) && [ -n "$_tok" ] &&
+	until [ -z "$HEALTH" ] && rp_install_runner && rp_token token && _tok=$TOKV TOKV= && [ -n "$_tok" ] &&
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh \
 			--url "$RP_GH_URL/$RP_GH_SCOPE" --name "$NAME" --labels "$1" \
 			${RP_RUNNER_GROUP:+--runnergroup "$RP_RUNNER_GROUP"} \
@@ -415,7 +421,8 @@ rp_release() {
 	rp_stop_runner
 	rp_reap
 	if [ -f "$RD/.runner" ]; then
-		_tok=$(rp_token remove_token)
+		rp_token remove_token
+		_tok=$TOKV TOKV=
 		(cd "$RD" && ACTIONS_RUNNER_INPUT_TOKEN=$_tok ./config.sh remove) \
 			>>"$ROOT/runner.log" 2>&1 || rp_log "deregistration failed; runner left offline"
 		_tok=
