@@ -182,7 +182,8 @@ user_procs() { grep -Els "^Uid:[[:space:]]+$1[[:space:]]" /proc/[0-9]*/status | 
 	tk=$(curl -sf -H "X-aws-ec2-metadata-token: $tok" "http://127.0.0.1:$imds/_imds/$id/latest/meta-data/iam/security-credentials/$role" | jq -r .Token)
 	[ -n "$tk" ] && [ "$tk" != null ]
 	! grep -rqF "$tk" "$dir"
-	[ ! -e "$dir/private/h" ] && [ ! -e "$dir/private/md" ]
+	# (rp_md empties its scratch file after each read, with a builtin)
+	[ ! -e "$dir/private/h" ] && [ ! -s "$dir/private/md" ]
 	# the instance gone, its user and filter are gone
 	cloud_ctl POST "/instances/$id/terminate" >/dev/null
 	gone() { ! id -u "$user" >/dev/null 2>&1 && ! nft list table inet "runner_pool_${id#i-}" >/dev/null 2>&1; }
