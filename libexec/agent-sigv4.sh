@@ -15,8 +15,7 @@
 # ---- hex and HMAC-SHA256 without any secret in argv ----------------------
 # The helpers leave their results in variables (_E, _HM, _UE, _AZ), not on
 # stdout: a $(...) costs the agent a fork, and each call signs with 4
-# hashes.  rp_hmac, rp_sign, rp_authz and rp_sha256hex print theirs (the
-# tests, the runner package's checksum).
+# hashes.
 rp_hexof() { od -An -v -tx1 | tr -d ' \n'; }
 
 # rp_esc HEX: _E, a printf format with one octal escape per byte
@@ -75,9 +74,6 @@ rp_hmk() {
 	rp_hmacp "$_hi" "$_E" "$2"
 }
 
-# rp_hmac KEYHEX MSG: the same, printed
-rp_hmac() { rp_hmk "$1" "$2" && printf '%s' "$_HM"; }
-
 # rp_urlenc STRING: _UE, STRING in RFC 3986 percent-encoding (as SigV4
 # wants it; the tag keys' colon without a printf)
 rp_urlenc() {
@@ -115,9 +111,6 @@ rp_skey() {
 	_kid1=$_kid _ip1=$SIP _op1=$SOP
 }
 
-# rp_sign SECRET REGION SERVICE DATE STS: the SigV4 signature of STS, printed
-rp_sign() { rp_skey "$1" "$2" "$3" "${4%%T*}" && rp_hmacp "$SIP" "$SOP" "$5" && printf '%s' "$_HM"; }
-
 # rp_az AKID SECRET TOKEN REGION SERVICE DATE HOST CTYPE BODYFILE [TARGET]:
 # _AZ, the Authorization header value for a POST / with the given headers
 rp_az() {
@@ -152,9 +145,6 @@ $_sc
 ${_hc%% *}"
 	_AZ="AWS4-HMAC-SHA256 Credential=$1/$_sc, SignedHeaders=$_sh, Signature=$_HM"
 }
-
-# rp_authz (rp_az's arguments): the same, printed
-rp_authz() { rp_az "$@" && printf '%s' "$_AZ"; }
 
 # rp_creds NOW: AK, SK, TK from the instance role, read again after 2
 # minutes (the role's credentials are replaced at least 5 minutes before

