@@ -16,6 +16,15 @@ M=tests/model/claims.py
 	[[ $output == *"protocol withdraw-request, "*"every invariant holds"* ]]
 }
 
+@test "model: two instances, one run: a claim given up and granted late never leaves the run more than it asked for" {
+	# the count invariant needs a second instance: the claimant gives up
+	# on one (no answer) and claims the other, and the first may still
+	# grant; the surplus is handed back
+	cd "$REPO_ROOT"
+	run -0 "$PYTHON" "$M" --instances 2 --runs 1 --crashes 0 --lag 0
+	[[ $output == *"2 instances, 1 runs (counts 1), 0 crashes, lag 0: every invariant holds"* ]]
+}
+
 @test "model: the agent's fix alone leaves a grant in flight past a withdrawal" {
 	# the earlier pool-claim deleted its claims to withdraw them (no
 	# release request): a grant sent before the withdrawal lands after the
