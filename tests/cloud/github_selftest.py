@@ -791,6 +791,9 @@ class StandInRunner(Base):
                                          "script": "echo $$ > %s; exec sleep "
                                          "30" % pidf})["id"]
         self.wait(lambda: self.job(jid)["status"] == "in_progress")
+        # the job's script has started (in_progress comes first: on a
+        # loaded machine the script may not have run yet)
+        self.wait(lambda: os.path.exists(pidf) and os.path.getsize(pidf) > 0)
         p.kill()
         p.wait()
         self.wait(lambda: self.runners()[0]["status"] == "offline",
