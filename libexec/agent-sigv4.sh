@@ -10,7 +10,11 @@
 # which provides what rp_creds and rp_aws call on: rp_md and rp_log, T
 # (the agent's private directory: the reply lands in $T/out), REGION,
 # rp_precheck, and LC_ALL=C (rp_urlenc encodes byte by byte).
-# Every name is rp_*: a shell that sources it keeps its own.
+# Every function is rp_*.  The functions run in the caller's shell and
+# set, besides AK SK TK CEXP SIP SOP and their results (_E _HM _UE _AZ),
+# these scratch names, which a caller must not hold across a call:
+#   _a _an _c _ch _cn _cr _d _eb _ee _eh _ev _hc _hi _host _in _j _k _kid
+#   _kid1 _kid2 _ip1 _ip2 _op1 _op2 _ph _pn _role _sc _sh _uc _ur _us _x
 
 # ---- hex and HMAC-SHA256 without any secret in argv ----------------------
 # The helpers leave their results in variables (_E, _HM, _UE, _AZ), not on

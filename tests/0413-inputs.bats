@@ -37,6 +37,18 @@ teardown() { e2e_teardown; }
 	done
 }
 
+@test "the signer's header lists every scratch name it sets in its caller's shell" {
+	# the signer runs in the agent's own shell: a name it sets that the
+	# header does not list could clobber one of the agent's
+	local f=$REPO_ROOT/libexec/agent-sigv4.sh set listed
+	set=$(grep -v '^[[:space:]]*#' "$f" | grep -oE '(^|[^A-Za-z0-9_$])_[A-Za-z0-9]+=' |
+		grep -oE '_[A-Za-z0-9]+' | sort -u)
+	listed=$(sed -n '/^# set, besides/,/^$/p' "$f" | grep -oE '(^|[ (])_[A-Za-z0-9]+' |
+		grep -oE '_[A-Za-z0-9]+' | sort -u)
+	[ -n "$set" ]
+	[ "$set" = "$listed" ] || { diff <(echo "$set") <(echo "$listed"); false; }
+}
+
 @test "agent and modes are shellcheck -s sh clean" {
 	command -v shellcheck || skip "no shellcheck"
 	run shellcheck -s sh -x "$REPO_ROOT/libexec/agent-sigv4.sh" "$REPO_ROOT/libexec/agent.sh" "$REPO_ROOT/entrypoint.sh" "$REPO_ROOT/ec2-runner-pool"
