@@ -14,7 +14,7 @@
 # set, besides AK SK TK CEXP SIP SOP and their results (_E _HM _UE _AZ),
 # these scratch names, which a caller must not hold across a call:
 #   _a _an _c _ch _cn _cr _d _eb _ee _eh _ev _hc _hi _host _in _j _k _kid
-#   _kid1 _kid2 _ip1 _ip2 _op1 _op2 _ph _pn _role _sc _sh _uc _ur _us _x
+#   _kid1 _kid2 _ip1 _ip2 _op1 _op2 _ph _pn _role _sc _sh _uc _ur _us
 
 # ---- hex and HMAC-SHA256 without any secret in argv ----------------------
 # The helpers leave their results in variables (_E, _HM, _UE, _AZ), not on
@@ -22,24 +22,14 @@
 # hashes.
 rp_hexof() { od -An -v -tx1 | tr -d ' \n'; }
 
-# rp_esc HEX: _E, a printf format with one octal escape per byte
+# rp_esc HEX [XOR]: _E, a printf format with one octal escape per byte of
+# HEX; with XOR, the 64-byte block HEX^XOR (zero bytes after HEX: an HMAC
+# pad of the key HEX)
 rp_esc() {
-	_eh=$1 _ee=''
-	while [ -n "$_eh" ]; do
-		_eb=${_eh%"${_eh#??}"}
-		_eh=${_eh#??}
-		_ev=$((0x$_eb))
-		_ee="$_ee\\$((_ev / 64))$((_ev / 8 % 8))$((_ev % 8))"
-	done
-	_E=$_ee
-}
-
-# rp_pad KEYHEX XOR: _E, the 64-byte block key^XOR as a printf format
-rp_pad() {
 	_eh=$1 _ee='' _pn=0
-	while [ "$_pn" -lt 64 ]; do
+	while if [ -n "${2:-}" ]; then [ "$_pn" -lt 64 ]; else [ -n "$_eh" ]; fi; do
 		if [ -n "$_eh" ]; then _eb=${_eh%"${_eh#??}"}; _eh=${_eh#??}; else _eb=00; fi
-		_ev=$((0x$_eb ^ $2))
+		_ev=$((0x$_eb ^ ${2:-0}))
 		_ee="$_ee\\$((_ev / 64))$((_ev / 8 % 8))$((_ev % 8))"
 		_pn=$((_pn + 1))
 	done
@@ -55,11 +45,8 @@ else
 	rp_sha() { openssl dgst -sha256 -r; }
 fi
 
-# rp_sha256hex: hex SHA-256 of stdin, printed
-rp_sha256hex() { _x=$(rp_sha) && printf '%s' "${_x%% *}"; }
-
 # rp_hmacp IPAD OPAD MSG: _HM, the hex HMAC-SHA256 of MSG under the key
-# whose two pads (rp_pad) are given: the key only ever reaches builtins and
+# whose two pads (rp_esc KEYHEX XOR) are given: the key only ever reaches builtins and
 # the hash's stdin
 rp_hmacp() {
 	# shellcheck disable=SC2059
@@ -72,9 +59,9 @@ rp_hmacp() {
 
 # rp_hmk KEYHEX MSG: _HM, the same for a key in hex
 rp_hmk() {
-	rp_pad "$1" 0x36
+	rp_esc "$1" 0x36
 	_hi=$_E
-	rp_pad "$1" 0x5c
+	rp_esc "$1" 0x5c
 	rp_hmacp "$_hi" "$_E" "$2"
 }
 
@@ -107,9 +94,9 @@ rp_skey() {
 	rp_hmk "$_HM" "$2"
 	rp_hmk "$_HM" "$3"
 	rp_hmk "$_HM" aws4_request
-	rp_pad "$_HM" 0x36
+	rp_esc "$_HM" 0x36
 	SIP=$_E
-	rp_pad "$_HM" 0x5c
+	rp_esc "$_HM" 0x5c
 	SOP=$_E
 	_kid2=${_kid1:-} _ip2=${_ip1:-} _op2=${_op1:-}
 	_kid1=$_kid _ip1=$SIP _op1=$SOP

@@ -2,7 +2,7 @@
 # ec2-runner-pool instance agent, part 2 of 2: the protocol loop (POSIX sh;
 # curl, openssl, coreutils, and for the job user setpriv, useradd and nft
 # or iptables).  It calls AWS through agent-sigv4.sh, the signer (rp_aws,
-# rp_urlenc; rp_sha256hex checks the runner package too): refresh puts the
+# rp_urlenc; rp_sha checks the runner package too): refresh puts the
 # pool's settings (RP_* below), then that file and this one, comment lines
 # stripped, into the launch template's user data, the two gzipped
 # together.  See
@@ -314,7 +314,8 @@ rp_install_runner() {
 		fi
 		mv "$ROOT/$_f.part" "$ROOT/$_f" || return 1
 	fi
-	_got=$(rp_sha256hex <"$ROOT/$_f")
+	_got=$(rp_sha <"$ROOT/$_f")
+	_got=${_got%% *}
 	if [ "$_got" != "$_want" ]; then
 		rm -f "$ROOT/$_f"
 		rp_unhealthy runner-checksum "$_f has SHA-256 $_got, the release says $_want"

@@ -110,6 +110,14 @@ ghtool() {
 
 now_ms() { date +%s%3N; }
 
+# changed NEW OLD: a wait's listing this round (NEW) differs from the last
+# one (OLD), and now replaces it; 1 when it is the same, so the round need
+# not judge it again (no jq)
+changed() {
+	cmp -s "$1" "$2" && return 1
+	mv "$1" "$2"
+}
+
 # capacity_short FILE: pool-launch's stderr (FILE) says the fleet came back
 # short for lack of capacity: the codes of CreateFleet's errorSet
 # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-fleet-troubleshooting.html
